@@ -1,0 +1,537 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/minichain/minichain/chain/store"
+)
+
+// Config configures a Chain.
+type Config struct {
+	// Params are the consensus parameters; required.
+	Params *Params
+	// DB is where blocks, the index and the UTXO set live; required.
+	DB store.DB
+	// ScriptWorkers is how many goroutines verify one block's scripts; 0
+	// means GOMAXPROCS.
+	ScriptWorkers int
+	// MaxOrphans bounds the orphan pool (default 256 blocks).
+	MaxOrphans int
+	// OrphanTTL is how long an orphan waits for its parent (default 1 h).
+	OrphanTTL time.Duration
+	// Logger receives the chain's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// BestState is an immutable snapshot of the main chain's tip. Readers get it
+// without taking the chain lock.
+type BestState struct {
+	Hash       Hash
+	Height     int32
+	Bits       uint32   // bits of the tip
+	NextBits   uint32   // bits the next block must carry
+	Timestamp  int64    // time of the tip
+	MedianTime int64    // median time past of the tip
+	WorkSum    *big.Int // cumulative work of the main chain (do not modify)
+}
+
+// ProcessResult says what ProcessBlock did with a block.
+type ProcessResult struct {
+	Hash Hash
+	// Orphan is true when the block's parent is unknown; the block waits in
+	// the orphan pool and MissingAncestor is the block to fetch to connect
+	// it (the parent of the oldest orphan in its chain).
+	Orphan          bool
+	MissingAncestor Hash
+	// MainChain is true when the block is on the main chain afterwards.
+	MainChain bool
+	// Height of the block (when not an orphan).
+	Height int32
+}
+
+// Chain is the block index, the main chain and the UTXO set, with fork
+// choice by most cumulative work. ProcessBlock is the single way blocks enter,
+// whether mined locally or received from the network.
+//
+// Lock contract: mu guards every field below it. Methods that change the
+// chain take it for writing; readers take it for reading or use
+// BestSnapshot, which needs no lock. Events are published after mu is
+// released.
+type Chain struct {
+	// Set by New and never changed.
+	params   *Params
+	db       store.DB
+	log      *slog.Logger
+	connOpts ConnectOptions
+	events   *eventHub
+	best     atomic.Pointer[BestState]
+
+	mu         sync.RWMutex
+	index      map[Hash]*blockNode
+	main       []*blockNode // main[h] is the main-chain block at height h
+	candidates map[*blockNode]struct{}
+	orphans    *orphanPool
+	rejected   *rejectCache
+	nextSeq    uint64
+	pending    []Event // published when mu is released
+}
+
+// ErrBlockNotFound is returned for a block the chain does not have.
+var ErrBlockNotFound = errors.New("block not found")
+
+// New opens the chain stored in cfg.DB, writing the genesis block into an
+// empty store. It resumes from the stored tip without rescanning blocks; if
+// the store holds a branch with more work than its tip (a reorg cut short by
+// a crash), it finishes switching to it.
+func New(cfg Config) (*Chain, error) {
+	if cfg.Params == nil || cfg.DB == nil {
+		return nil, errors.New("chain: Params and DB are required")
+	}
+	if cfg.MaxOrphans <= 0 {
+		cfg.MaxOrphans = 256
+	}
+	if cfg.OrphanTTL <= 0 {
+		cfg.OrphanTTL = time.Hour
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Chain{
+		params:     cfg.Params,
+		db:         cfg.DB,
+		log:        log,
+		connOpts:   ConnectOptions{ScriptWorkers: cfg.ScriptWorkers},
+		events:     newEventHub(),
+		index:      make(map[Hash]*blockNode),
+		candidates: make(map[*blockNode]struct{}),
+		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.OrphanTTL),
+		rejected:   newRejectCache(1024),
+	}
+	c.mu.Lock()
+	err := c.load()
+	c.pending = nil // nobody can be subscribed yet
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Params returns the chain's consensus parameters.
+func (c *Chain) Params() *Params { return c.params }
+
+// Subscribe returns a queue of chain events holding up to queueLen events
+// (0 for the default). Close it when done.
+func (c *Chain) Subscribe(queueLen int) *Subscription { return c.events.subscribe(queueLen) }
+
+// BestSnapshot returns the current tip. Safe for concurrent use; the result
+// must not be modified.
+func (c *Chain) BestSnapshot() *BestState { return c.best.Load() }
+
+// unlockAndPublish releases mu and publishes the events gathered under it.
+func (c *Chain) unlockAndPublish() {
+	ev := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	c.events.publish(ev)
+}
+
+// ProcessBlock validates a block and adds it to the chain: it is checked
+// (sanity, then header context against its parent and now), stored, and the
+// main chain moves to the branch with the most work, reorganising if needed.
+// A block whose parent is unknown is kept as an orphan. Orphans waiting for
+// this block are processed too. Safe for concurrent use.
+//
+// Errors: a *RuleError (errors.Is with an ErrorKind) when the block breaks a
+// rule; ErrDuplicateBlock for a block already known.
+func (c *Chain) ProcessBlock(b *Block, now time.Time) (ProcessResult, error) {
+	c.mu.Lock()
+	defer c.unlockAndPublish()
+	return c.processBlock(b, now)
+}
+
+func (c *Chain) processBlock(b *Block, now time.Time) (ProcessResult, error) {
+	hash := b.BlockHash()
+	res := ProcessResult{Hash: hash}
+	if n := c.index[hash]; n != nil {
+		if n.status.invalid() {
+			return res, ruleError(ErrKnownInvalid, "block %s is known to be invalid (%s)", hash, n.status)
+		}
+		return res, ruleError(ErrDuplicateBlock, "block %s is already known", hash)
+	}
+	if c.orphans.has(hash) {
+		return res, ruleError(ErrDuplicateBlock, "block %s is already waiting as an orphan", hash)
+	}
+	if why, bad := c.rejected.get(hash); bad {
+		return res, ruleError(ErrKnownInvalid, "block %s was rejected before: %s", hash, why)
+	}
+	txids, err := checkBlockSanity(b, c.params)
+	if err != nil {
+		// Not remembered: a block failing sanity may carry a valid
+		// header (a mutated Merkle tree, a damaged body), so its hash
+		// does not condemn the real block.
+		return res, err
+	}
+	prev := b.Header.PrevBlock
+	if why, bad := c.rejected.get(prev); bad {
+		c.rejected.add(hash, "parent is invalid")
+		return res, ruleError(ErrInvalidAncestor, "block %s builds on rejected block %s (%s)", hash, prev, why)
+	}
+	parent := c.index[prev]
+	if parent == nil {
+		c.orphans.add(b, hash, now)
+		res.Orphan = true
+		res.MissingAncestor = c.orphans.missingAncestor(hash)
+		c.log.Debug("orphan block", "hash", hash, "missing", res.MissingAncestor)
+		return res, nil
+	}
+	node, err := c.acceptBlock(b, hash, parent, now)
+	if err != nil {
+		return res, err
+	}
+	res.Height = node.height
+	cache := map[Hash]blockData{hash: {b, txids}}
+	// Orphans that were waiting for this block (and for their children).
+	queue := []Hash{hash}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		for _, o := range c.orphans.takeChildren(h) {
+			on, err := c.acceptBlock(o.block, o.hash, c.index[h], now)
+			if err != nil {
+				c.log.Info("orphan rejected", "hash", o.hash, "err", err)
+				continue
+			}
+			cache[o.hash] = blockData{block: o.block}
+			queue = append(queue, on.hash)
+		}
+	}
+	if err := c.activateBestChain(cache); err != nil {
+		return res, err
+	}
+	res.MainChain = c.isMain(node)
+	if node.status.invalid() {
+		return res, ruleError(ErrKnownInvalid, "block %s was found invalid when connecting it", hash)
+	}
+	return res, nil
+}
+
+// blockData is a block already in memory, with its txids when known.
+type blockData struct {
+	block *Block
+	txids []Hash
+}
+
+func (c *Chain) isMain(n *blockNode) bool {
+	return int(n.height) < len(c.main) && c.main[n.height] == n
+}
+
+func (c *Chain) tip() *blockNode { return c.main[len(c.main)-1] }
+
+// acceptBlock checks a block against its parent, stores it and adds it to the
+// index. It does not connect it. Called with mu held.
+func (c *Chain) acceptBlock(b *Block, hash Hash, parent *blockNode, now time.Time) (*blockNode, error) {
+	if parent.status.invalid() {
+		c.rejected.add(hash, "parent is invalid")
+		return nil, ruleError(ErrInvalidAncestor, "block %s builds on invalid block %s", hash, parent.hash)
+	}
+	if err := CheckBlockHeaderContext(&b.Header, parent, c.params, now); err != nil {
+		// A block from the future may become acceptable later.
+		if !errors.Is(err, ErrTimeTooNew) {
+			c.rejected.add(hash, err.Error())
+		}
+		return nil, err
+	}
+	node := newBlockNode(b.Header, hash, parent, c.nextSeq)
+	err := c.db.Update(func(t store.Txn) error {
+		if err := t.Set(hashKey(prefixBlock, hash), b.Serialize()); err != nil {
+			return err
+		}
+		return t.Set(hashKey(prefixIndex, hash), encodeIndexRecord(node, node.status))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store block %s: %w", hash, err)
+	}
+	c.nextSeq++
+	c.index[hash] = node
+	parent.children = append(parent.children, node)
+	if node.workSum.Cmp(c.tip().workSum) > 0 {
+		c.candidates[node] = struct{}{}
+	}
+	return node, nil
+}
+
+// bestCandidate returns the valid block with the most work among the
+// candidates, or nil.
+func (c *Chain) bestCandidate() *blockNode {
+	var best *blockNode
+	for n := range c.candidates {
+		if n.status.invalid() {
+			delete(c.candidates, n)
+			continue
+		}
+		if best == nil || moreWork(n, best) {
+			best = n
+		}
+	}
+	return best
+}
+
+// activateBestChain moves the main chain to the candidate with the most
+// work, trying the next best when a branch turns out invalid. The current
+// tip stays when no candidate has strictly more work (first seen wins a tie).
+// Called with mu held.
+func (c *Chain) activateBestChain(cache map[Hash]blockData) error {
+	for {
+		cand := c.bestCandidate()
+		if cand == nil || cand.workSum.Cmp(c.tip().workSum) <= 0 {
+			return nil
+		}
+		err := c.reorganize(cand, cache)
+		var re *RuleError
+		switch {
+		case err == nil:
+		case errors.As(err, &re):
+			// The failing block is marked; look for the next best branch.
+		default:
+			return err
+		}
+	}
+}
+
+// step is one block of a reorganisation: its data and the UTXO view layer
+// holding exactly its changes.
+type step struct {
+	node    *blockNode
+	block   *Block
+	txids   []Hash
+	undo    []SpentOutput
+	view    *UtxoView
+	connect bool
+}
+
+// blockFailure carries the block that broke a rule out of the validation
+// pass.
+type blockFailure struct {
+	node *blockNode
+	err  error
+}
+
+func (f *blockFailure) Error() string { return f.err.Error() }
+func (f *blockFailure) Unwrap() error { return f.err }
+
+// reorganize makes target the tip. It first validates the whole move against
+// layered scratch views (disconnecting back to the fork, then connecting the
+// new branch) without changing anything stored; only if every block passes
+// does it write, one atomic write per block. A block that fails is marked
+// invalid with its descendants and the tip stays where it was. Called with mu
+// held.
+func (c *Chain) reorganize(target *blockNode, cache map[Hash]blockData) error {
+	oldTip := c.tip()
+	fork := findFork(oldTip, target)
+	var detach, attach []*blockNode
+	for n := oldTip; n != fork; n = n.parent {
+		detach = append(detach, n)
+	}
+	for n := target; n != fork; n = n.parent {
+		attach = append(attach, n)
+	}
+	for i, j := 0, len(attach)-1; i < j; i, j = i+1, j-1 {
+		attach[i], attach[j] = attach[j], attach[i]
+	}
+
+	var steps []step
+	err := c.db.View(func(t store.Txn) error {
+		var source UtxoSource = dbUtxoSource{t}
+		for _, n := range detach {
+			blk, txids, err := c.blockFromCacheOrStore(t, n.hash, cache)
+			if err != nil {
+				return err
+			}
+			undo, err := loadUndo(t, n.hash)
+			if err != nil {
+				return err
+			}
+			view := NewUtxoView(source)
+			if err := view.DisconnectBlock(blk, txids, undo); err != nil {
+				return err
+			}
+			steps = append(steps, step{node: n, block: blk, txids: txids, undo: undo, view: view})
+			source = view
+		}
+		for _, n := range attach {
+			blk, txids, err := c.blockFromCacheOrStore(t, n.hash, cache)
+			if err != nil {
+				return err
+			}
+			view := NewUtxoView(source)
+			undo, err := ConnectBlock(blk, txids, n.height, CalcPastMedianTime(n.parent), view, c.params, c.connOpts)
+			if err != nil {
+				return &blockFailure{node: n, err: err}
+			}
+			steps = append(steps, step{node: n, block: blk, txids: txids, undo: undo, view: view, connect: true})
+			source = view
+		}
+		return nil
+	})
+	var bf *blockFailure
+	if errors.As(err, &bf) {
+		var re *RuleError
+		if errors.As(bf.err, &re) {
+			c.log.Warn("invalid block", "hash", bf.node.hash, "height", bf.node.height, "err", bf.err)
+			if merr := c.markInvalid(bf.node); merr != nil {
+				return merr
+			}
+		}
+		return bf.err
+	}
+	if err != nil {
+		return err
+	}
+
+	for i := range steps {
+		s := &steps[i]
+		err := c.db.Update(func(t store.Txn) error {
+			if s.connect {
+				return writeConnect(t, s.node, s.block, s.txids, s.undo, s.view)
+			}
+			return writeDisconnect(t, s.node, s.block, s.txids, s.undo, s.view)
+		})
+		if err != nil {
+			// Some blocks were written: bring memory back in line with
+			// what is stored before reporting.
+			if rerr := c.reloadMainChain(); rerr != nil {
+				return fmt.Errorf("write block %s: %w (and reload failed: %v)", s.node.hash, err, rerr)
+			}
+			return fmt.Errorf("write block %s: %w", s.node.hash, err)
+		}
+		if s.connect {
+			s.node.status |= statusValid
+		}
+	}
+
+	c.main = c.main[:fork.height+1]
+	c.main = append(c.main, attach...)
+	c.updateBest()
+	for n := range c.candidates {
+		if n.workSum.Cmp(target.workSum) <= 0 {
+			delete(c.candidates, n)
+		}
+	}
+	for _, s := range steps {
+		typ := BlockConnected
+		if !s.connect {
+			typ = BlockDisconnected
+		}
+		c.pending = append(c.pending, Event{Type: typ, Hash: s.node.hash, Height: s.node.height, Block: s.block})
+	}
+	c.pending = append(c.pending, Event{Type: TipChanged, Hash: target.hash, Height: target.height, ReorgDepth: len(detach)})
+	if len(detach) > 0 {
+		c.log.Info("reorganized", "depth", len(detach), "fork", fork.height, "old_tip", oldTip.hash, "new_tip", target.hash, "height", target.height)
+	}
+	return nil
+}
+
+func (c *Chain) blockFromCacheOrStore(t store.Txn, h Hash, cache map[Hash]blockData) (*Block, []Hash, error) {
+	if d, ok := cache[h]; ok {
+		if d.txids == nil {
+			d.txids = d.block.TxHashes()
+		}
+		return d.block, d.txids, nil
+	}
+	blk, err := c.loadBlock(t, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return blk, blk.TxHashes(), nil
+}
+
+// markInvalid marks n failed and its descendants invalid, stores the new
+// statuses and recomputes the candidates. Called with mu held.
+func (c *Chain) markInvalid(n *blockNode) error {
+	changed := []*blockNode{n}
+	status := map[*blockNode]blockStatus{n: n.status | statusFailed}
+	for i := 0; i < len(changed); i++ {
+		for _, k := range changed[i].children {
+			status[k] = k.status | statusInvalidAncestor
+			changed = append(changed, k)
+		}
+	}
+	err := c.db.Update(func(t store.Txn) error {
+		for _, m := range changed {
+			if err := t.Set(hashKey(prefixIndex, m.hash), encodeIndexRecord(m, status[m])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store invalid status of %s: %w", n.hash, err)
+	}
+	for _, m := range changed {
+		m.status = status[m]
+	}
+	c.rebuildCandidates()
+	return nil
+}
+
+// rebuildCandidates collects every valid block with more work than the tip.
+// Called with mu held.
+func (c *Chain) rebuildCandidates() {
+	tipWork := c.tip().workSum
+	c.candidates = make(map[*blockNode]struct{})
+	for _, n := range c.index {
+		if !n.status.invalid() && n.workSum.Cmp(tipWork) > 0 {
+			c.candidates[n] = struct{}{}
+		}
+	}
+}
+
+func (c *Chain) updateBest() {
+	t := c.tip()
+	c.best.Store(&BestState{
+		Hash:       t.hash,
+		Height:     t.height,
+		Bits:       t.header.Bits,
+		NextBits:   CalcNextRequiredBits(c.params, t),
+		Timestamp:  int64(t.header.Timestamp),
+		MedianTime: CalcPastMedianTime(t),
+		WorkSum:    new(big.Int).Set(t.workSum),
+	})
+}
+
+// rejectCache remembers recently rejected block hashes that are not in the
+// index, so their descendants are rejected without being kept as orphans.
+type rejectCache struct {
+	max   int
+	why   map[Hash]string
+	order []Hash
+}
+
+func newRejectCache(max int) *rejectCache {
+	return &rejectCache{max: max, why: make(map[Hash]string)}
+}
+
+func (r *rejectCache) add(h Hash, why string) {
+	if _, ok := r.why[h]; ok {
+		return
+	}
+	if len(r.order) >= r.max {
+		delete(r.why, r.order[0])
+		r.order = r.order[1:]
+	}
+	r.why[h] = why
+	r.order = append(r.order, h)
+}
+
+func (r *rejectCache) get(h Hash) (string, bool) {
+	why, ok := r.why[h]
+	return why, ok
+}

@@ -1,0 +1,116 @@
+package chain
+
+import "math/bits"
+
+// hashPair returns SHA-256d(left || right), one inner node of a Merkle tree.
+func hashPair(left, right Hash) Hash {
+	var buf [2 * HashSize]byte
+	copy(buf[:HashSize], left[:])
+	copy(buf[HashSize:], right[:])
+	return DoubleSHA256(buf[:])
+}
+
+// CalcMerkleRoot returns Bitcoin's Merkle root of the leaves: pairs are
+// hashed with SHA-256d and the last node of an odd level is paired with
+// itself.
+//
+// mutated reports the CVE-2012-2459 ambiguity: two equal adjacent nodes at
+// any level mean another list of leaves (with duplicated transactions) has the
+// same root, so a block whose tree is mutated must be rejected without being
+// marked permanently invalid. An empty list has the zero root.
+func CalcMerkleRoot(leaves []Hash) (root Hash, mutated bool) {
+	if len(leaves) == 0 {
+		return ZeroHash, false
+	}
+	level := append([]Hash(nil), leaves...)
+	for len(level) > 1 {
+		next := level[:0:0]
+		for i := 0; i < len(level); i += 2 {
+			if i+1 < len(level) {
+				if level[i] == level[i+1] {
+					mutated = true
+				}
+				next = append(next, hashPair(level[i], level[i+1]))
+			} else {
+				next = append(next, hashPair(level[i], level[i]))
+			}
+		}
+		level = next
+	}
+	return level[0], mutated
+}
+
+// MerkleProof proves that a leaf is at Index among TxCount leaves of a tree:
+// Branch holds the sibling of the leaf's path at every level, bottom up. It is
+// what an SPV client needs besides the block header.
+type MerkleProof struct {
+	Index   uint32 `json:"index"`
+	TxCount uint32 `json:"tx_count"`
+	Branch  []Hash `json:"branch"`
+}
+
+// merkleDepth returns the number of levels above the leaves of a tree of n
+// leaves: ceil(log2(n)).
+func merkleDepth(n uint32) int {
+	if n <= 1 {
+		return 0
+	}
+	return bits.Len32(n - 1)
+}
+
+// BuildMerkleProof returns the proof for leaves[index]. ok is false when the
+// index is out of range.
+func BuildMerkleProof(leaves []Hash, index int) (proof MerkleProof, ok bool) {
+	if index < 0 || index >= len(leaves) {
+		return MerkleProof{}, false
+	}
+	proof = MerkleProof{Index: uint32(index), TxCount: uint32(len(leaves))}
+	level := append([]Hash(nil), leaves...)
+	pos := index
+	for len(level) > 1 {
+		sib := pos ^ 1
+		if sib >= len(level) {
+			sib = pos // odd level: the last node is paired with itself
+		}
+		proof.Branch = append(proof.Branch, level[sib])
+		next := level[:0:0]
+		for i := 0; i < len(level); i += 2 {
+			j := i + 1
+			if j >= len(level) {
+				j = i
+			}
+			next = append(next, hashPair(level[i], level[j]))
+		}
+		level = next
+		pos /= 2
+	}
+	return proof, true
+}
+
+// VerifyMerkleProof checks that leaf sits at proof.Index in a tree of
+// proof.TxCount leaves whose root is root. Besides hashing up the branch it
+// checks the tree's shape: the branch length must equal the tree's depth, and
+// where the path runs through the last node of an odd level the sibling must
+// be that node itself, so a proof cannot claim a position the tree lacks.
+func VerifyMerkleProof(leaf Hash, proof MerkleProof, root Hash) bool {
+	if proof.TxCount == 0 || proof.Index >= proof.TxCount || len(proof.Branch) != merkleDepth(proof.TxCount) {
+		return false
+	}
+	node, pos, width := leaf, proof.Index, proof.TxCount
+	for _, sib := range proof.Branch {
+		switch {
+		case pos%2 == 1:
+			node = hashPair(sib, node)
+		case pos+1 == width: // last node of an odd level
+			if sib != node {
+				return false
+			}
+			node = hashPair(node, node)
+		default:
+			node = hashPair(node, sib)
+		}
+		pos /= 2
+		width = (width + 1) / 2
+	}
+	return node == root
+}

@@ -1,0 +1,39 @@
+package store
+
+import "errors"
+
+// ErrNotFound is returned by Txn.Get for a key that is not stored.
+var ErrNotFound = errors.New("store: key not found")
+
+// ErrClosed is returned by a DB that has been closed.
+var ErrClosed = errors.New("store: closed")
+
+// Txn is a view of the store inside View or Update. Byte slices passed to
+// callbacks are valid only during the callback; copy what you keep. Reads in
+// an Update see that Update's own writes.
+type Txn interface {
+	// Get returns a copy of the value of key, or ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	// Set stores value under key (only inside Update).
+	Set(key, value []byte) error
+	// Delete removes key (only inside Update); deleting a missing key is
+	// not an error.
+	Delete(key []byte) error
+	// Iterate calls fn for every key with the prefix, in ascending key
+	// order, until fn returns an error (which Iterate returns).
+	Iterate(prefix []byte, fn func(key, value []byte) error) error
+}
+
+// DB is a transactional key-value store.
+type DB interface {
+	// View runs fn with a read-only, consistent snapshot.
+	View(fn func(Txn) error) error
+	// Update runs fn and then writes all its changes atomically and
+	// durably, or none if fn returns an error.
+	Update(fn func(Txn) error) error
+	// Close flushes and closes the store.
+	Close() error
+}
+
+// ErrReadOnly is returned by Set or Delete inside View.
+var ErrReadOnly = errors.New("store: write in a read-only transaction")

@@ -1,0 +1,144 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/minichain/minichain/chain/store"
+)
+
+// ValidationReport is the result of re-validating the stored main chain.
+type ValidationReport struct {
+	Tip    Hash  `json:"tip"`
+	Height int32 `json:"height"`
+	// Blocks is how many blocks were checked; Utxos how many unspent
+	// outputs the recomputed set holds.
+	Blocks int `json:"blocks_checked"`
+	Utxos  int `json:"utxos"`
+	Valid  bool `json:"valid"`
+	// BadHeight is the first height that failed (-1 when valid) and Error
+	// what was wrong.
+	BadHeight int32  `json:"bad_height"`
+	Error     string `json:"error,omitempty"`
+}
+
+// ValidateChain re-checks the whole stored main chain from genesis: every
+// block's sanity, header context and connection, recomputing the UTXO set in
+// memory, and finally compares the recomputed set with the stored one. It
+// reads one consistent snapshot of the store, so blocks may keep arriving
+// meanwhile. progress, if not nil, is called after each block.
+//
+// A rule violation or a mismatch is reported in the report (Valid false);
+// the error is for failures to read or a cancelled ctx.
+func (c *Chain) ValidateChain(ctx context.Context, now time.Time, progress func(height, tip int32)) (ValidationReport, error) {
+	rep := ValidationReport{BadHeight: -1}
+	err := c.db.View(func(t store.Txn) error {
+		tb, err := t.Get(keyTip)
+		if err != nil {
+			return fmt.Errorf("read tip: %w", err)
+		}
+		copy(rep.Tip[:], tb)
+		c.mu.RLock()
+		tipNode := c.index[rep.Tip]
+		c.mu.RUnlock()
+		if tipNode == nil {
+			return corruptf("tip %s is not in the block index", rep.Tip)
+		}
+		rep.Height = tipNode.height
+		view := NewUtxoView(nil)
+		fail := func(h int32, err error) error {
+			rep.BadHeight, rep.Error = h, err.Error()
+			return nil
+		}
+		var parent *blockNode
+		for h := int32(0); h <= tipNode.height; h++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			hb, err := t.Get(heightKey(h))
+			if err != nil {
+				return fail(h, fmt.Errorf("height index: %w", err))
+			}
+			var hash Hash
+			copy(hash[:], hb)
+			blk, err := c.loadBlock(t, hash)
+			if err != nil {
+				if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrBlockNotFound) {
+					return fail(h, err)
+				}
+				return err
+			}
+			node := tipNode.ancestor(h)
+			if node == nil || node.hash != hash {
+				return fail(h, fmt.Errorf("height index names %s, the tip's ancestor is another block", hash))
+			}
+			txids := blk.TxHashes()
+			if h == 0 {
+				if hash != c.params.GenesisHash {
+					return fail(h, fmt.Errorf("block 0 is %s, not the genesis block", hash))
+				}
+				for i, tx := range blk.Transactions {
+					view.AddTxOuts(tx, txids[i], 0, false)
+				}
+			} else {
+				if err := CheckBlockSanity(blk, c.params); err != nil {
+					return fail(h, err)
+				}
+				if blk.Header.PrevBlock != parent.hash {
+					return fail(h, fmt.Errorf("block %s does not link to %s", hash, parent.hash))
+				}
+				if err := CheckBlockHeaderContext(&blk.Header, parent, c.params, now); err != nil {
+					return fail(h, err)
+				}
+				if _, err := ConnectBlock(blk, txids, h, CalcPastMedianTime(parent), view, c.params, c.connOpts); err != nil {
+					return fail(h, err)
+				}
+			}
+			parent = node
+			rep.Blocks++
+			if progress != nil {
+				progress(h, tipNode.height)
+			}
+		}
+		rep.Utxos = view.Len()
+		stored := 0
+		var mismatch error
+		err = t.Iterate([]byte{prefixUtxo}, func(k, v []byte) error {
+			stored++
+			if len(k) != 1+HashSize+4 {
+				mismatch = corruptf("utxo key of %d bytes", len(k))
+				return mismatch
+			}
+			var op OutPoint
+			copy(op.Hash[:], k[1:])
+			op.Index = uint32(k[1+HashSize])<<24 | uint32(k[2+HashSize])<<16 | uint32(k[3+HashSize])<<8 | uint32(k[4+HashSize])
+			want, _ := view.Lookup(op)
+			got, err := decodeUtxoEntry(v)
+			if err != nil {
+				mismatch = err
+				return err
+			}
+			if want == nil || want.Value != got.Value || want.Height != got.Height ||
+				want.IsCoinbase != got.IsCoinbase || !bytes.Equal(want.PkScript, got.PkScript) {
+				mismatch = fmt.Errorf("stored UTXO set differs from the recomputed one at %s:%d", op.Hash, op.Index)
+				return mismatch
+			}
+			return nil
+		})
+		if mismatch != nil {
+			return fail(rep.Height, mismatch)
+		}
+		if err != nil {
+			return err
+		}
+		if stored != rep.Utxos {
+			return fail(rep.Height, fmt.Errorf("stored UTXO set has %d entries, recomputed %d", stored, rep.Utxos))
+		}
+		rep.Valid = true
+		return nil
+	})
+	return rep, err
+}
