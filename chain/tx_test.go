@@ -59,14 +59,14 @@ func TestTxEncodingAnnotated(t *testing.T) {
 	want := bytes.Join([][]byte{
 		{0x01, 0x00, 0x00, 0x00}, // version
 		{0x01},                   // input count
-		append([]byte{0x01, 0x02}, make([]byte, 30)...), // prev txid (internal order)
-		{0x03, 0x00, 0x00, 0x00},                        // prev index
-		{0x02, 0xaa, 0xbb},                              // signature script
-		{0xfe, 0xff, 0xff, 0xff},                        // sequence
-		{0x01},                                          // output count
+		append([]byte{0x01, 0x02}, make([]byte, 30)...),  // prev txid (internal order)
+		{0x03, 0x00, 0x00, 0x00},                         // prev index
+		{0x02, 0xaa, 0xbb},                               // signature script
+		{0xfe, 0xff, 0xff, 0xff},                         // sequence
+		{0x01},                                           // output count
 		{0x00, 0xf2, 0x05, 0x2a, 0x01, 0x00, 0x00, 0x00}, // value 50 coins
-		{0x01, 0x6a},             // locking script: OP_RETURN
-		{0x07, 0x00, 0x00, 0x00}, // lock time
+		{0x01, 0x6a},                                     // locking script: OP_RETURN
+		{0x07, 0x00, 0x00, 0x00},                         // lock time
 	}, nil)
 	if got := tx.Serialize(); !bytes.Equal(got, want) {
 		t.Fatalf("encoding\n got %x\nwant %x", got, want)

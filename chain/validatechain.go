@@ -16,8 +16,8 @@ type ValidationReport struct {
 	Height int32 `json:"height"`
 	// Blocks is how many blocks were checked; Utxos how many unspent
 	// outputs the recomputed set holds.
-	Blocks int `json:"blocks_checked"`
-	Utxos  int `json:"utxos"`
+	Blocks int  `json:"blocks_checked"`
+	Utxos  int  `json:"utxos"`
 	Valid  bool `json:"valid"`
 	// BadHeight is the first height that failed (-1 when valid) and Error
 	// what was wrong.
