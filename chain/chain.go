@@ -213,12 +213,16 @@ func (c *Chain) processBlock(b *Block, now time.Time) (ProcessResult, error) {
 			queue = append(queue, on.hash)
 		}
 	}
-	if err := c.activateBestChain(cache); err != nil {
+	failures, err := c.activateBestChain(cache)
+	if err != nil {
 		return res, err
 	}
 	res.MainChain = c.isMain(node)
+	if ferr, ok := failures[hash]; ok {
+		return res, ferr
+	}
 	if node.status.invalid() {
-		return res, ruleError(ErrKnownInvalid, "block %s was found invalid when connecting it", hash)
+		return res, ruleError(ErrInvalidAncestor, "block %s has an ancestor found invalid when connecting it", hash)
 	}
 	return res, nil
 }
@@ -287,21 +291,26 @@ func (c *Chain) bestCandidate() *blockNode {
 // activateBestChain moves the main chain to the candidate with the most
 // work, trying the next best when a branch turns out invalid. The current
 // tip stays when no candidate has strictly more work (first seen wins a tie).
-// Called with mu held.
-func (c *Chain) activateBestChain(cache map[Hash]blockData) error {
+// It returns the rule violations it found, by block. Called with mu held.
+func (c *Chain) activateBestChain(cache map[Hash]blockData) (map[Hash]error, error) {
+	var failures map[Hash]error
 	for {
 		cand := c.bestCandidate()
 		if cand == nil || cand.workSum.Cmp(c.tip().workSum) <= 0 {
-			return nil
+			return failures, nil
 		}
 		err := c.reorganize(cand, cache)
-		var re *RuleError
+		var bf *blockFailure
 		switch {
 		case err == nil:
-		case errors.As(err, &re):
+		case errors.As(err, &bf):
 			// The failing block is marked; look for the next best branch.
+			if failures == nil {
+				failures = make(map[Hash]error)
+			}
+			failures[bf.node.hash] = bf.err
 		default:
-			return err
+			return failures, err
 		}
 	}
 }
@@ -384,13 +393,14 @@ func (c *Chain) reorganize(target *blockNode, cache map[Hash]blockData) error {
 	var bf *blockFailure
 	if errors.As(err, &bf) {
 		var re *RuleError
-		if errors.As(bf.err, &re) {
-			c.log.Warn("invalid block", "hash", bf.node.hash, "height", bf.node.height, "err", bf.err)
-			if merr := c.markInvalid(bf.node); merr != nil {
-				return merr
-			}
+		if !errors.As(bf.err, &re) {
+			return bf.err // not a rule violation: nothing is known to be invalid
 		}
-		return bf.err
+		c.log.Warn("invalid block", "hash", bf.node.hash, "height", bf.node.height, "err", bf.err)
+		if merr := c.markInvalid(bf.node); merr != nil {
+			return merr
+		}
+		return bf
 	}
 	if err != nil {
 		return err

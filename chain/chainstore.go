@@ -90,7 +90,7 @@ func (c *Chain) load() error {
 		return err
 	}
 	c.rebuildCandidates()
-	if err := c.activateBestChain(nil); err != nil {
+	if _, err := c.activateBestChain(nil); err != nil {
 		return fmt.Errorf("resume best chain: %w", err)
 	}
 	return nil

@@ -1,0 +1,151 @@
+package chain_test
+
+import (
+	"context"
+	"math/rand"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/chaintest"
+	"github.com/minichain/minichain/chain/store"
+)
+
+const crashDirEnv = "MINICHAIN_CRASH_CHILD_DIR"
+
+// TestCrashSafety kills a child process that is connecting blocks and
+// reorganising, with SIGKILL at random moments, 24 times. After each kill the
+// store is reopened: it must open, resume, and re-validate from genesis with a
+// stored UTXO set equal to the one recomputed from the blocks.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a child process 24 times")
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	const kills = 24
+	var lastHeight int32
+	reorgsSeen := 0
+	for i := 0; i < kills; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, "MINICHAIN_CRASH_SEED="+strconv.Itoa(i))
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && !ws.Signaled() {
+			t.Fatalf("kill %d: the child ended by itself (%v) before it was killed", i, cmd.ProcessState)
+		}
+
+		db, err := store.OpenBadger(dir, store.BadgerOptions{})
+		if err != nil {
+			t.Fatalf("kill %d: reopen: %v", i, err)
+		}
+		c, err := chain.New(chain.Config{Params: chain.RegtestParams, DB: db})
+		if err != nil {
+			db.Close()
+			t.Fatalf("kill %d: open chain: %v", i, err)
+		}
+		rep, err := c.ValidateChain(context.Background(), chaintest.Now, nil)
+		if err != nil || !rep.Valid {
+			db.Close()
+			t.Fatalf("kill %d: chain inconsistent after SIGKILL: %+v %v", i, rep, err)
+		}
+		for _, tip := range c.Tips() {
+			if !tip.MainChain {
+				reorgsSeen++
+				break
+			}
+		}
+		lastHeight = rep.Height
+		db.Close()
+	}
+	if lastHeight < 10 {
+		t.Fatalf("the child made little progress: height %d", lastHeight)
+	}
+	if reorgsSeen == 0 {
+		t.Fatal("no side branch was ever stored: the reorg path was not exercised")
+	}
+	t.Logf("%d kills, final height %d", kills, lastHeight)
+}
+
+// TestCrashChild is the child process of TestCrashSafety; it does nothing
+// unless started by it. It extends the chain and regularly builds a longer
+// side branch to force reorganisations, for at most 30 s.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashDirEnv)
+	if dir == "" {
+		t.Skip("only runs as TestCrashSafety's child")
+	}
+	seed, _ := strconv.Atoi(os.Getenv("MINICHAIN_CRASH_SEED"))
+	rng := rand.New(rand.NewSource(int64(seed)))
+	db, err := store.OpenBadger(dir, store.BadgerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := chain.RegtestParams
+	c, err := chain.New(chain.Config{Params: p, DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	miner := chaintest.NewKey("crash miner")
+	// build makes a block on parent; it spends one of the miner's main-chain
+	// outputs created at or below maxUtxoHeight that is not in used.
+	build := func(parent chain.Hash, maxUtxoHeight int32, used map[chain.OutPoint]bool) *chain.Block {
+		hdr, height, err := c.HeaderByHash(parent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := height + 1
+		extra := make([]byte, 8)
+		rng.Read(extra)
+		txs := []*chain.Tx{chaintest.Coinbase(h, miner.Script, chain.CalcBlockSubsidy(h, p), extra)}
+		if maxUtxoHeight >= 0 {
+			utxos, _ := c.AddressUtxos(miner.PKH)
+			for _, u := range utxos {
+				if used[u.OutPoint] || u.Height > maxUtxoHeight || u.Value < 100_000 {
+					continue
+				}
+				if !u.IsCoinbase || h-u.Height > p.CoinbaseMaturity+5 {
+					used[u.OutPoint] = true
+					half := u.Value / 2
+					txs = append(txs, chaintest.Spend([]chaintest.Prev{{OutPoint: u.OutPoint, Value: u.Value, Key: miner}},
+						[]chain.TxOut{{Value: half, PkScript: miner.Script}, {Value: u.Value - half - 1000, PkScript: miner.Script}}))
+					break
+				}
+			}
+		}
+		return chaintest.SolveBlock(p, parent, p.PowLimitBits, hdr.Timestamp+1, txs)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		best := c.BestSnapshot()
+		if i%5 == 4 && best.Height > 4 {
+			// Fork 3 blocks back and build 5: the branch overtakes.
+			forkHeight := best.Height - 3
+			parent, _ := c.BlockHashByHeight(forkHeight)
+			used := map[chain.OutPoint]bool{}
+			for j := 0; j < 5; j++ {
+				b := build(parent, forkHeight, used)
+				if _, err := c.ProcessBlock(b, chaintest.Now); err != nil {
+					t.Fatal(err)
+				}
+				parent = b.BlockHash()
+			}
+			continue
+		}
+		if _, err := c.ProcessBlock(build(best.Hash, best.Height, map[chain.OutPoint]bool{}), chaintest.Now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+}
