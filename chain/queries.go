@@ -372,3 +372,18 @@ func (c *Chain) MainChainHeaders(from, to int32) []Header {
 	}
 	return out
 }
+
+// HaveTx reports whether a transaction is on the main chain, reading only
+// the tx index.
+func (c *Chain) HaveTx(txid Hash) (bool, error) {
+	found := false
+	err := c.db.View(func(t store.Txn) error {
+		_, err := t.Get(hashKey(prefixTxIndex, txid))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	return found, err
+}

@@ -124,3 +124,23 @@ func GenesisPrev(p *chain.Params, owner *Key) Prev {
 	g := p.GenesisBlock.Transactions[0]
 	return Prev{OutPoint: chain.OutPoint{Hash: g.TxHash(), Index: 0}, Value: g.TxOut[0].Value, Key: owner}
 }
+
+// BlockOn builds a solved block on parent (at parentHeight, with
+// parentTime) holding a coinbase that pays the subsidy to key, then txs.
+// extra distinguishes blocks built on the same parent.
+func BlockOn(p *chain.Params, parent chain.Hash, parentHeight int32, parentTime uint32, key *Key, extra string, txs ...*chain.Tx) *chain.Block {
+	h := parentHeight + 1
+	cb := Coinbase(h, key.Script, chain.CalcBlockSubsidy(h, p), []byte(extra))
+	return SolveBlock(p, parent, p.PowLimitBits, parentTime+1, append([]*chain.Tx{cb}, txs...))
+}
+
+// MineOnTip builds a block on c's tip with txs and processes it; it panics
+// on a rejection, as tests want. It returns the block.
+func MineOnTip(c *chain.Chain, key *Key, extra string, txs ...*chain.Tx) *chain.Block {
+	best := c.BestSnapshot()
+	b := BlockOn(c.Params(), best.Hash, best.Height, uint32(best.Timestamp), key, extra, txs...)
+	if _, err := c.ProcessBlock(b, Now); err != nil {
+		panic(fmt.Sprintf("chaintest: mined block rejected: %v", err))
+	}
+	return b
+}

@@ -1,0 +1,576 @@
+package mempool
+
+import (
+	"container/heap"
+	"errors"
+	"log/slog"
+	"math/bits"
+	"sync"
+	"time"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/store"
+)
+
+// ChainView is what the pool needs of the chain: the UTXO set of the tip,
+// whether a transaction is confirmed, and the tip itself. *chain.Chain
+// implements it.
+type ChainView interface {
+	FetchUtxo(op chain.OutPoint) (*chain.UtxoEntry, error)
+	HaveTx(txid chain.Hash) (bool, error)
+	BestSnapshot() *chain.BestState
+}
+
+var _ ChainView = (*chain.Chain)(nil)
+
+// Config configures a Mempool.
+type Config struct {
+	Params *chain.Params // required
+	Chain  ChainView     // required
+	// Policy is the standardness policy; the zero value means
+	// DefaultPolicy().
+	Policy Policy
+	// MaxSize caps the serialized size of all pool transactions (default
+	// 32 MiB); past it the lowest fee rates are evicted.
+	MaxSize int
+	// MaxOrphans and OrphanTTL bound the orphan pool (defaults 100 and
+	// 20 minutes).
+	MaxOrphans int
+	OrphanTTL  time.Duration
+	// DB, if set, is where the pool persists its transactions (under
+	// chain.PrefixMempool) so they survive a restart.
+	DB store.DB
+	// Logger receives the pool's log lines; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// TxDesc is a transaction in the pool.
+type TxDesc struct {
+	Tx     *chain.Tx
+	TxID   chain.Hash
+	Size   int
+	Fee    uint64
+	Added  time.Time
+	Height int32 // tip height when it was accepted
+}
+
+// FeeRate returns the fee per byte, for display. Comparisons use exact
+// integer arithmetic.
+func (d *TxDesc) FeeRate() float64 { return float64(d.Fee) / float64(d.Size) }
+
+// lowerFeeRate reports whether a pays less per byte than b, exactly.
+func lowerFeeRate(aFee uint64, aSize int, bFee uint64, bSize int) bool {
+	ah, al := bits.Mul64(aFee, uint64(bSize))
+	bh, bl := bits.Mul64(bFee, uint64(aSize))
+	return ah < bh || ah == bh && al < bl
+}
+
+// AcceptResult says what happened to a submitted transaction.
+type AcceptResult struct {
+	// Accepted lists the transactions that entered the pool: the
+	// submitted one first, then orphans it made whole.
+	Accepted []*TxDesc
+	// Orphan is true when the transaction's parents are unknown; it waits
+	// in the orphan pool. MissingParents lists them.
+	Orphan         bool
+	MissingParents []chain.Hash
+}
+
+// Mempool is the pool of unconfirmed transactions. Safe for concurrent use.
+//
+// Lock contract: mu guards txs, spends, size and orphans; the persister has
+// its own lock.
+type Mempool struct {
+	cfg     Config
+	log     *slog.Logger
+	persist *persister
+
+	mu      sync.RWMutex
+	txs     map[chain.Hash]*TxDesc
+	spends  map[chain.OutPoint]chain.Hash // outpoint -> pool tx spending it
+	size    int
+	orphans *orphanPool
+}
+
+// New returns an empty pool. Call Load to bring back persisted
+// transactions and Run to persist new ones.
+func New(cfg Config) (*Mempool, error) {
+	if cfg.Params == nil || cfg.Chain == nil {
+		return nil, errors.New("mempool: Params and Chain are required")
+	}
+	if cfg.Policy == (Policy{}) {
+		cfg.Policy = DefaultPolicy()
+	}
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = 32 << 20
+	}
+	if cfg.MaxOrphans <= 0 {
+		cfg.MaxOrphans = 100
+	}
+	if cfg.OrphanTTL <= 0 {
+		cfg.OrphanTTL = 20 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Mempool{cfg: cfg, log: log,
+		txs:     make(map[chain.Hash]*TxDesc),
+		spends:  make(map[chain.OutPoint]chain.Hash),
+		orphans: newOrphanPool(cfg.MaxOrphans, cfg.OrphanTTL),
+	}
+	if cfg.DB != nil {
+		m.persist = newPersister(cfg.DB)
+	}
+	return m, nil
+}
+
+// AcceptTx checks a transaction and adds it to the pool. A transaction
+// whose parents are unknown is kept as an orphan (Orphan is set, no error).
+func (m *Mempool) AcceptTx(tx *chain.Tx) (AcceptResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.acceptLocked(tx, true)
+}
+
+func (m *Mempool) acceptLocked(tx *chain.Tx, allowOrphan bool) (AcceptResult, error) {
+	var res AcceptResult
+	txid := tx.TxHash()
+	desc, missing, err := m.maybeAccept(tx, txid)
+	if err != nil {
+		return res, err
+	}
+	if len(missing) > 0 {
+		if !allowOrphan {
+			return res, ruleErr(ErrOrphanRejected, "transaction %s spends unknown outputs", txid)
+		}
+		if size := tx.SerializeSize(); size > m.cfg.Policy.MaxTxSize {
+			return res, ruleErr(ErrOrphanRejected, "orphan transaction of %d bytes is too large to keep", size)
+		}
+		m.orphans.add(tx, txid, m.cfg.Now())
+		res.Orphan, res.MissingParents = true, missing
+		return res, nil
+	}
+	res.Accepted = append(res.Accepted, desc)
+	res.Accepted = append(res.Accepted, m.releaseOrphans(txid)...)
+	return res, nil
+}
+
+// releaseOrphans accepts the orphans that spend outputs of txid, and theirs
+// in turn.
+func (m *Mempool) releaseOrphans(txid chain.Hash) []*TxDesc {
+	var out []*TxDesc
+	queue := []chain.Hash{txid}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		for _, o := range m.orphans.takeSpenders(parent) {
+			desc, missing, err := m.maybeAccept(o.tx, o.txid)
+			switch {
+			case err != nil:
+				m.log.Debug("orphan transaction rejected", "txid", o.txid, "err", err)
+			case len(missing) > 0:
+				m.orphans.add(o.tx, o.txid, m.cfg.Now())
+			default:
+				out = append(out, desc)
+				queue = append(queue, o.txid)
+			}
+		}
+	}
+	return out
+}
+
+// poolSource serves UTXO lookups from the pool's unconfirmed outputs first,
+// then the chain.
+type poolSource struct {
+	m      *Mempool
+	height int32
+}
+
+func (s poolSource) FetchUtxo(op chain.OutPoint) (*chain.UtxoEntry, error) {
+	if d, ok := s.m.txs[op.Hash]; ok {
+		if int(op.Index) >= len(d.Tx.TxOut) || chain.IsUnspendable(d.Tx.TxOut[op.Index].PkScript) {
+			return nil, nil
+		}
+		out := d.Tx.TxOut[op.Index]
+		return &chain.UtxoEntry{Value: out.Value, PkScript: out.PkScript, Height: s.height}, nil
+	}
+	return s.m.cfg.Chain.FetchUtxo(op)
+}
+
+// maybeAccept runs every check and adds the transaction, or returns the
+// parents it lacks, or the rule it breaks. Called with mu held.
+func (m *Mempool) maybeAccept(tx *chain.Tx, txid chain.Hash) (*TxDesc, []chain.Hash, error) {
+	if _, ok := m.txs[txid]; ok {
+		return nil, nil, ruleErr(ErrAlreadyHave, "transaction %s is already in the pool", txid)
+	}
+	if m.orphans.has(txid) {
+		return nil, nil, ruleErr(ErrAlreadyHave, "transaction %s is already waiting as an orphan", txid)
+	}
+	if tx.IsCoinbase() {
+		return nil, nil, ruleErr(ErrCoinbaseTx, "a coinbase transaction cannot enter the pool")
+	}
+	p := m.cfg.Params
+	if err := chain.CheckTxSanity(tx, p); err != nil {
+		return nil, nil, err
+	}
+	if err := m.cfg.Policy.CheckStandard(tx); err != nil {
+		return nil, nil, err
+	}
+	best := m.cfg.Chain.BestSnapshot()
+	height := best.Height + 1
+	if !chain.IsFinalTx(tx, height, best.MedianTime) {
+		return nil, nil, ruleErr(ErrNonStandard, "transaction %s is not final at height %d", txid, height)
+	}
+	for i := range tx.TxIn {
+		if spender, ok := m.spends[tx.TxIn[i].PrevOut]; ok {
+			op := tx.TxIn[i].PrevOut
+			return nil, nil, ruleErr(ErrConflict, "input %d spends %s:%d, already spent by pool transaction %s",
+				i, op.Hash, op.Index, spender)
+		}
+	}
+	view := chain.NewUtxoView(poolSource{m: m, height: height})
+	var missing []chain.Hash
+	for i := range tx.TxIn {
+		e, err := view.Lookup(tx.TxIn[i].PrevOut)
+		if err != nil {
+			return nil, nil, err
+		}
+		if e == nil {
+			missing = append(missing, tx.TxIn[i].PrevOut.Hash)
+		}
+	}
+	if len(missing) > 0 {
+		if err := m.classifyMissing(tx, txid, missing); err != nil {
+			return nil, nil, err
+		}
+		return nil, dedupe(missing), nil
+	}
+	fee, prev, err := chain.CheckTxInputs(tx, height, view, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	size := tx.SerializeSize()
+	if lowerFeeRate(fee, size, m.cfg.Policy.MinFeeRate, 1) {
+		return nil, nil, ruleErr(ErrFeeTooLow, "fee %d for %d bytes is below the minimum of %d units per byte",
+			fee, size, m.cfg.Policy.MinFeeRate)
+	}
+	sh := chain.NewSigHashes(tx)
+	jobs := make([]chain.ScriptJob, len(tx.TxIn))
+	for i := range tx.TxIn {
+		jobs[i] = chain.ScriptJob{Tx: tx, Index: i, PkScript: prev[i].PkScript, Amount: prev[i].Value, SigHashes: sh}
+	}
+	if err := chain.CheckScripts(jobs, 1); err != nil {
+		return nil, nil, err
+	}
+	if err := m.makeRoom(size, fee); err != nil {
+		return nil, nil, err
+	}
+	desc := &TxDesc{Tx: tx, TxID: txid, Size: size, Fee: fee, Added: m.cfg.Now(), Height: best.Height}
+	m.add(desc)
+	return desc, nil, nil
+}
+
+// classifyMissing tells a transaction that spends outputs the chain already
+// spent (a conflict, or a transaction already confirmed) from one whose
+// parents have simply not arrived yet (an orphan).
+func (m *Mempool) classifyMissing(tx *chain.Tx, txid chain.Hash, missing []chain.Hash) error {
+	if ok, err := m.cfg.Chain.HaveTx(txid); err != nil {
+		return err
+	} else if ok {
+		return ruleErr(ErrAlreadyConfirmed, "transaction %s is already in the chain", txid)
+	}
+	for _, parent := range missing {
+		ok, err := m.cfg.Chain.HaveTx(parent)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return ruleErr(ErrConflict, "transaction %s spends an output of %s that the chain has already spent (or that does not exist)",
+				txid, parent)
+		}
+	}
+	return nil
+}
+
+func dedupe(hs []chain.Hash) []chain.Hash {
+	seen := make(map[chain.Hash]bool, len(hs))
+	out := hs[:0]
+	for _, h := range hs {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// add puts an accepted transaction in the pool. Called with mu held.
+func (m *Mempool) add(d *TxDesc) {
+	m.txs[d.TxID] = d
+	for i := range d.Tx.TxIn {
+		m.spends[d.Tx.TxIn[i].PrevOut] = d.TxID
+	}
+	m.size += d.Size
+	if m.persist != nil {
+		m.persist.put(d.TxID, d.Tx.Serialize())
+	}
+}
+
+// remove takes one transaction out of the pool. Called with mu held.
+func (m *Mempool) remove(txid chain.Hash) {
+	d, ok := m.txs[txid]
+	if !ok {
+		return
+	}
+	delete(m.txs, txid)
+	for i := range d.Tx.TxIn {
+		if m.spends[d.Tx.TxIn[i].PrevOut] == txid {
+			delete(m.spends, d.Tx.TxIn[i].PrevOut)
+		}
+	}
+	m.size -= d.Size
+	if m.persist != nil {
+		m.persist.del(txid)
+	}
+}
+
+// removeWithDescendants removes a transaction and every pool transaction
+// spending its outputs, recursively; it returns how many were removed.
+// Called with mu held.
+func (m *Mempool) removeWithDescendants(txid chain.Hash) int {
+	n := 0
+	stack := []chain.Hash{txid}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		d, ok := m.txs[id]
+		if !ok {
+			continue
+		}
+		for i := range d.Tx.TxOut {
+			if child, ok := m.spends[chain.OutPoint{Hash: id, Index: uint32(i)}]; ok {
+				stack = append(stack, child)
+			}
+		}
+		m.remove(id)
+		n++
+	}
+	return n
+}
+
+// makeRoom evicts the lowest fee rates until size more bytes fit, refusing
+// when the newcomer itself would be the cheapest. Called with mu held.
+func (m *Mempool) makeRoom(size int, fee uint64) error {
+	for m.size+size > m.cfg.MaxSize {
+		var worst *TxDesc
+		for _, d := range m.txs {
+			if worst == nil || lowerFeeRate(d.Fee, d.Size, worst.Fee, worst.Size) {
+				worst = d
+			}
+		}
+		if worst == nil || !lowerFeeRate(worst.Fee, worst.Size, fee, size) {
+			return ruleErr(ErrMempoolFull, "the pool is full (%d bytes) of transactions paying at least as much per byte", m.size)
+		}
+		n := m.removeWithDescendants(worst.TxID)
+		m.log.Debug("evicted for space", "txid", worst.TxID, "removed", n)
+	}
+	return nil
+}
+
+// RemoveConfirmed takes a connected block's transactions out of the pool,
+// with every pool transaction conflicting with them (and its descendants),
+// then accepts orphans the block made whole. It returns the conflicts
+// removed.
+func (m *Mempool) RemoveConfirmed(b *chain.Block) (conflicts int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	txids := b.TxHashes()
+	for i, tx := range b.Transactions {
+		if i == 0 {
+			continue
+		}
+		m.remove(txids[i])
+		m.orphans.remove(txids[i])
+		for k := range tx.TxIn {
+			if spender, ok := m.spends[tx.TxIn[k].PrevOut]; ok && spender != txids[i] {
+				conflicts += m.removeWithDescendants(spender)
+			}
+		}
+	}
+	for _, id := range txids {
+		m.releaseOrphans(id)
+	}
+	return conflicts
+}
+
+// Readd offers transactions of disconnected blocks back to the pool, in the
+// order given (oldest block first); those no longer valid are dropped. It
+// returns the ones accepted, for re-announcement.
+func (m *Mempool) Readd(txs []*chain.Tx) []*TxDesc {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*TxDesc
+	for _, tx := range txs {
+		if tx.IsCoinbase() {
+			continue
+		}
+		res, err := m.acceptLocked(tx, false)
+		if err != nil {
+			m.log.Debug("disconnected transaction not re-added", "txid", tx.TxHash(), "err", err)
+			continue
+		}
+		out = append(out, res.Accepted...)
+	}
+	return out
+}
+
+// Revalidate re-checks every pool transaction's inputs against the chain's
+// current tip (after a reorg, or when chain events were missed) and drops
+// those that no longer connect, with their descendants. It returns how many
+// were dropped.
+func (m *Mempool) Revalidate() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dropped := 0
+	best := m.cfg.Chain.BestSnapshot()
+	for _, d := range m.orderedLocked() {
+		if _, ok := m.txs[d.TxID]; !ok {
+			continue // removed with an ancestor
+		}
+		if confirmed, err := m.cfg.Chain.HaveTx(d.TxID); err == nil && confirmed {
+			m.remove(d.TxID)
+			dropped++
+			continue
+		}
+		view := chain.NewUtxoView(poolSource{m: m, height: best.Height + 1})
+		if _, _, err := chain.CheckTxInputs(d.Tx, best.Height+1, view, m.cfg.Params); err != nil {
+			m.log.Debug("dropped on revalidation", "txid", d.TxID, "err", err)
+			dropped += m.removeWithDescendants(d.TxID)
+		}
+	}
+	return dropped
+}
+
+// Has reports whether txid is in the pool (not counting orphans).
+func (m *Mempool) Has(txid chain.Hash) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.txs[txid]
+	return ok
+}
+
+// Get returns a pool transaction.
+func (m *Mempool) Get(txid chain.Hash) (*TxDesc, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	d, ok := m.txs[txid]
+	return d, ok
+}
+
+// Spender returns the pool transaction spending op, if any.
+func (m *Mempool) Spender(op chain.OutPoint) (chain.Hash, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	h, ok := m.spends[op]
+	return h, ok
+}
+
+// Count returns the number of pool transactions; Bytes their total size.
+func (m *Mempool) Count() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.txs)
+}
+
+// Bytes returns the total serialized size of the pool.
+func (m *Mempool) Bytes() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.size
+}
+
+// OrphanCount returns the number of orphan transactions.
+func (m *Mempool) OrphanCount() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.orphans.len()
+}
+
+// Ordered returns the pool in the order a block template takes it: highest
+// fee rate first, but never a transaction before a pool parent it spends.
+func (m *Mempool) Ordered() []*TxDesc {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.orderedLocked()
+}
+
+func (m *Mempool) orderedLocked() []*TxDesc {
+	// waiting counts each transaction's pool parents not yet emitted.
+	waiting := make(map[chain.Hash]int, len(m.txs))
+	h := &feeHeap{}
+	for id, d := range m.txs {
+		n := 0
+		seen := map[chain.Hash]bool{}
+		for i := range d.Tx.TxIn {
+			p := d.Tx.TxIn[i].PrevOut.Hash
+			if _, inPool := m.txs[p]; inPool && !seen[p] {
+				seen[p] = true
+				n++
+			}
+		}
+		waiting[id] = n
+		if n == 0 {
+			heap.Push(h, d)
+		}
+	}
+	out := make([]*TxDesc, 0, len(m.txs))
+	for h.Len() > 0 {
+		d := heap.Pop(h).(*TxDesc)
+		out = append(out, d)
+		released := map[chain.Hash]bool{}
+		for i := range d.Tx.TxOut {
+			child, ok := m.spends[chain.OutPoint{Hash: d.TxID, Index: uint32(i)}]
+			if !ok || released[child] {
+				continue
+			}
+			released[child] = true
+			if waiting[child]--; waiting[child] == 0 {
+				heap.Push(h, m.txs[child])
+			}
+		}
+	}
+	return out
+}
+
+// feeHeap is a max-heap by fee rate, ties broken by arrival then txid so the
+// order is deterministic.
+type feeHeap []*TxDesc
+
+func (h feeHeap) Len() int { return len(h) }
+func (h feeHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if lowerFeeRate(b.Fee, b.Size, a.Fee, a.Size) {
+		return true
+	}
+	if lowerFeeRate(a.Fee, a.Size, b.Fee, b.Size) {
+		return false
+	}
+	if !a.Added.Equal(b.Added) {
+		return a.Added.Before(b.Added)
+	}
+	return string(a.TxID[:]) < string(b.TxID[:])
+}
+func (h feeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *feeHeap) Push(x any)   { *h = append(*h, x.(*TxDesc)) }
+func (h *feeHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return d
+}
