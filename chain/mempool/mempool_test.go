@@ -54,7 +54,9 @@ func (f *fixture) newPool(tweak func(*mempool.Config)) *mempool.Mempool {
 
 func (f *fixture) faucetPrev() chaintest.Prev { return chaintest.GenesisPrev(f.p, faucet) }
 
-func out(key *chaintest.Key, v uint64) chain.TxOut { return chain.TxOut{Value: v, PkScript: key.Script} }
+func out(key *chaintest.Key, v uint64) chain.TxOut {
+	return chain.TxOut{Value: v, PkScript: key.Script}
+}
 
 func prevOf(tx *chain.Tx, i uint32, key *chaintest.Key) chaintest.Prev {
 	return chaintest.Prev{OutPoint: chain.OutPoint{Hash: tx.TxHash(), Index: i}, Value: tx.TxOut[i].Value, Key: key}
