@@ -87,14 +87,14 @@ func BuildMerkleProof(leaves []Hash, index int) (proof MerkleProof, ok bool) {
 	return proof, true
 }
 
-// VerifyMerkleProof checks that leaf sits at proof.Index in a tree of
-// proof.TxCount leaves whose root is root. Besides hashing up the branch it
-// checks the tree's shape: the branch length must equal the tree's depth, and
-// where the path runs through the last node of an odd level the sibling must
-// be that node itself, so a proof cannot claim a position the tree lacks.
-func VerifyMerkleProof(leaf Hash, proof MerkleProof, root Hash) bool {
+// MerkleRootFromProof hashes leaf up the proof's branch and returns the root
+// it leads to. ok is false when the proof's shape is impossible: an index
+// outside the tree, a branch whose length is not the tree's depth, or a
+// sibling of the last node of an odd level that is not the node itself.
+// Miners use it to recompute the root when only the coinbase changes.
+func MerkleRootFromProof(leaf Hash, proof MerkleProof) (root Hash, ok bool) {
 	if proof.TxCount == 0 || proof.Index >= proof.TxCount || len(proof.Branch) != merkleDepth(proof.TxCount) {
-		return false
+		return Hash{}, false
 	}
 	node, pos, width := leaf, proof.Index, proof.TxCount
 	for _, sib := range proof.Branch {
@@ -103,7 +103,7 @@ func VerifyMerkleProof(leaf Hash, proof MerkleProof, root Hash) bool {
 			node = hashPair(sib, node)
 		case pos+1 == width: // last node of an odd level
 			if sib != node {
-				return false
+				return Hash{}, false
 			}
 			node = hashPair(node, node)
 		default:
@@ -112,5 +112,14 @@ func VerifyMerkleProof(leaf Hash, proof MerkleProof, root Hash) bool {
 		pos /= 2
 		width = (width + 1) / 2
 	}
-	return node == root
+	return node, true
+}
+
+// VerifyMerkleProof checks that leaf sits at proof.Index in a tree of
+// proof.TxCount leaves whose root is root. Besides hashing up the branch it
+// checks the tree's shape (see MerkleRootFromProof), so a proof cannot claim
+// a position the tree lacks.
+func VerifyMerkleProof(leaf Hash, proof MerkleProof, root Hash) bool {
+	got, ok := MerkleRootFromProof(leaf, proof)
+	return ok && got == root
 }
