@@ -1,0 +1,170 @@
+package wallet
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+	"github.com/minichain/minichain/chain"
+)
+
+// Payment errors.
+var (
+	// ErrInsufficientFunds is the kind of an *InsufficientFundsError.
+	ErrInsufficientFunds = errors.New("insufficient funds")
+	// ErrDustAmount is returned for a payment below the dust limit.
+	ErrDustAmount = errors.New("amount is below the dust limit")
+)
+
+// InsufficientFundsError says how much the wallet can spend and how much the
+// payment needs (amount plus fee).
+type InsufficientFundsError struct {
+	Have, Need uint64
+}
+
+func (e *InsufficientFundsError) Error() string {
+	return fmt.Sprintf("insufficient funds: have %s, need %s", FormatAmount(e.Have), FormatAmount(e.Need))
+}
+
+// Unwrap makes errors.Is(err, ErrInsufficientFunds) true.
+func (e *InsufficientFundsError) Unwrap() error { return ErrInsufficientFunds }
+
+// DustLimit is the smallest output a payment creates; change below it is
+// left to the fee instead. It matches the mempool's default policy.
+const DustLimit = 546
+
+// Sizes used to estimate a transaction's size before it is signed. An input
+// is at most 149 bytes: outpoint 36, script length 1, script 108 (push of a
+// 72-byte DER signature plus sighash byte, push of a 33-byte key), sequence 4.
+const (
+	txOverhead = 4 + 1 + 1 + 4 // version, input count, output count, lock time
+	inputSize  = 36 + 1 + 1 + 73 + 1 + 33 + 4
+	outputSize = 8 + 1 + 25
+)
+
+// EstimateSize returns the largest size a transaction of nIn P2PKH inputs
+// and nOut P2PKH outputs can have once signed.
+func EstimateSize(nIn, nOut int) int { return txOverhead + nIn*inputSize + nOut*outputSize }
+
+// Payment is a built, signed transaction and what it does.
+type Payment struct {
+	Tx     *chain.Tx
+	Fee    uint64
+	Change uint64
+	// ChangeAddress is set when the transaction pays change.
+	ChangeAddress *Address
+}
+
+// BuildPayment pays amount (base units) to `to` at feeRate (base units per
+// byte, at least 1), spending the wallet's coins as the ledger reports
+// them: mature, confirmed or unconfirmed, and not already spent in the pool.
+// Coins are chosen largest first; change goes to a fresh change address,
+// unless it would be dust, in which case it goes to the fee. Every input is
+// signed and the finished transaction is checked with the chain's own script
+// engine before it is returned. The wallet must be unlocked.
+func (w *Wallet) BuildPayment(l Ledger, to Address, amount, feeRate uint64) (*Payment, error) {
+	if to.Params == nil || to.Params.Name != w.params.Name {
+		return nil, fmt.Errorf("%w: paying an address of another network", ErrWrongNetwork)
+	}
+	if amount < DustLimit {
+		return nil, fmt.Errorf("%w: %s is less than %s", ErrDustAmount, FormatAmount(amount), FormatAmount(DustLimit))
+	}
+	if feeRate == 0 {
+		feeRate = 1
+	}
+	if w.Locked() {
+		return nil, ErrLocked
+	}
+	coins, err := w.Coins(l)
+	if err != nil {
+		return nil, err
+	}
+	var usable []Coin
+	var have uint64
+	for _, c := range coins {
+		if c.Mature && !c.SpentInPool {
+			usable = append(usable, c)
+			have += c.Value
+		}
+	}
+	sort.SliceStable(usable, func(i, j int) bool { return usable[i].Value > usable[j].Value })
+
+	var (
+		selected []Coin
+		total    uint64
+		fee      uint64
+	)
+	for _, c := range usable {
+		selected = append(selected, c)
+		total += c.Value
+		fee = feeRate * uint64(EstimateSize(len(selected), 2))
+		if total >= amount+fee {
+			break
+		}
+	}
+	if total < amount+fee || len(selected) == 0 {
+		need := amount + feeRate*uint64(EstimateSize(max(len(usable), 1), 2))
+		return nil, &InsufficientFundsError{Have: have, Need: need}
+	}
+
+	tx := &chain.Tx{Version: 1}
+	for _, c := range selected {
+		tx.TxIn = append(tx.TxIn, chain.TxIn{PrevOut: c.OutPoint, Sequence: chain.MaxSequence})
+	}
+	tx.TxOut = append(tx.TxOut, chain.TxOut{Value: amount, PkScript: to.Script()})
+	pay := &Payment{Tx: tx}
+	change := total - amount - fee
+	if change >= DustLimit {
+		addr, err := w.NewAddress(true)
+		if err != nil {
+			return nil, err
+		}
+		tx.TxOut = append(tx.TxOut, chain.TxOut{Value: change, PkScript: addr.Script()})
+		pay.Change, pay.ChangeAddress = change, &addr
+	} else {
+		change = 0
+	}
+	pay.Fee = total - amount - change
+	if err := w.signInputs(tx, selected); err != nil {
+		return nil, err
+	}
+	if err := chain.CheckTxSanity(tx, w.params); err != nil {
+		return nil, fmt.Errorf("built transaction fails sanity checks: %w", err)
+	}
+	if size := tx.SerializeSize(); pay.Fee < feeRate*uint64(size) {
+		return nil, fmt.Errorf("built transaction pays %d for %d bytes, below the rate %d", pay.Fee, size, feeRate)
+	}
+	return pay, nil
+}
+
+// signInputs signs every input of tx, which spends coins in order, and
+// verifies each signature with the chain's script engine.
+func (w *Wallet) signInputs(tx *chain.Tx, coins []Coin) error {
+	sh := chain.NewSigHashes(tx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, c := range coins {
+		pkh, ok := chain.ExtractPubKeyHash(c.PkScript)
+		if !ok {
+			return fmt.Errorf("input %d: coin is not P2PKH", i)
+		}
+		priv, err := w.privKeyLocked(pkh)
+		if err != nil {
+			return err
+		}
+		digest, err := chain.CalcSignatureHash(tx, i, c.PkScript, c.Value, chain.SigHashAll, sh)
+		if err != nil {
+			return err
+		}
+		sig := append(ecdsa.Sign(priv, digest[:]).Serialize(), byte(chain.SigHashAll))
+		script := chain.AppendPush(nil, sig)
+		tx.TxIn[i].SigScript = chain.AppendPush(script, priv.PubKey().SerializeCompressed())
+	}
+	for i, c := range coins {
+		if err := chain.VerifyScript(tx.TxIn[i].SigScript, c.PkScript, tx, i, c.Value, sh); err != nil {
+			return fmt.Errorf("input %d does not verify: %w", i, err)
+		}
+	}
+	return nil
+}
