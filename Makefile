@@ -12,7 +12,9 @@ BIN       := bin/minichain
 FUZZ_TARGETS := \
 	./chain:FuzzHeaderDecode \
 	./chain:FuzzTxDecode \
-	./chain:FuzzBlockDecode
+	./chain:FuzzBlockDecode \
+	./wallet:FuzzDecodeAddress \
+	./wallet:FuzzParseAmount
 
 .PHONY: all build test unit fmt-check vet race fuzz clean
 

@@ -387,3 +387,19 @@ func (c *Chain) HaveTx(txid Hash) (bool, error) {
 	})
 	return found, err
 }
+
+// BlockUndo returns the outputs a connected block spent, in the order of its
+// inputs (coinbase excluded): each input's value and locking script. Blocks
+// that were never connected have none.
+func (c *Chain) BlockUndo(h Hash) ([]SpentOutput, error) {
+	var undo []SpentOutput
+	err := c.db.View(func(t store.Txn) error {
+		var err error
+		undo, err = loadUndo(t, h)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no undo data for %s", ErrBlockNotFound, h)
+	}
+	return undo, err
+}

@@ -138,6 +138,15 @@ func (m *Mempool) AcceptTx(tx *chain.Tx) (AcceptResult, error) {
 	return m.acceptLocked(tx, true)
 }
 
+// AcceptLocalTx is AcceptTx for a transaction submitted by a user rather
+// than relayed by a peer: its parents must be known, so it is never kept as
+// an orphan (ErrOrphanRejected instead).
+func (m *Mempool) AcceptLocalTx(tx *chain.Tx) (AcceptResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.acceptLocked(tx, false)
+}
+
 func (m *Mempool) acceptLocked(tx *chain.Tx, allowOrphan bool) (AcceptResult, error) {
 	var res AcceptResult
 	txid := tx.TxHash()
@@ -147,7 +156,7 @@ func (m *Mempool) acceptLocked(tx *chain.Tx, allowOrphan bool) (AcceptResult, er
 	}
 	if len(missing) > 0 {
 		if !allowOrphan {
-			return res, ruleErr(ErrOrphanRejected, "transaction %s spends unknown outputs", txid)
+			return res, ruleErr(ErrOrphanRejected, "transaction %s spends outputs that are neither confirmed nor in the pool (missing inputs)", txid)
 		}
 		if size := tx.SerializeSize(); size > m.cfg.Policy.MaxTxSize {
 			return res, ruleErr(ErrOrphanRejected, "orphan transaction of %d bytes is too large to keep", size)

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/chaintest"
+	"github.com/minichain/minichain/wallet"
+)
+
+var binary string
+
+// TestMain builds the minichain binary once; the tests run it as a user
+// would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "minichain-cli")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "minichain")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build minichain:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs the binary and returns stdout; it fails the test on a non-zero
+// exit unless wantFail.
+func cli(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	out, errOut, err := cliRun(env, args...)
+	if err != nil {
+		t.Fatalf("minichain %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+func cliRun(env []string, args ...string) (string, string, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader("")
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// runningNode is a minichain node process.
+type runningNode struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer the process writes to while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startNodeProcess(t *testing.T, datadir, addr string) *runningNode {
+	t.Helper()
+	cmd := exec.Command(binary, "node", "--network", "regtest", "--datadir", datadir, "--api-addr", addr, "--miner-threads", "1")
+	cmd.Env = append(os.Environ(), "MINICHAIN_LOG_LEVEL=info")
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rn := &runningNode{cmd: cmd, logs: logs}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, _, err := cliRun(nil, "status", "--network", "regtest", "--node", "http://"+addr); err == nil {
+			return rn
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not answer within 30 s; logs:\n%s", logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and requires a clean exit within 5 s.
+func (rn *runningNode) stop(t *testing.T) {
+	t.Helper()
+	rn.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- rn.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("node exited with %v; logs:\n%s", err, rn.logs)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("node did not stop within 5 s of SIGTERM; logs:\n%s", rn.logs)
+	}
+}
+
+func jsonOut(t *testing.T, s string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, s)
+	}
+}
+
+// TestCLIUserStory runs the built binary: start a regtest node, mine, send
+// between two wallets, see the confirmed balances, SPV-verify the payment,
+// stop the node, restart it, and find the same tip and balances.
+func TestCLIUserStory(t *testing.T) {
+	dir := t.TempDir()
+	datadir := filepath.Join(dir, "node")
+	addr := freePort(t)
+	nodeURL := "http://" + addr
+	common := []string{"--network", "regtest", "--node", nodeURL, "--datadir", datadir}
+	rn := startNodeProcess(t, datadir, addr)
+	if !strings.Contains(rn.logs.String(), "backup phrase is shown this once") {
+		t.Fatalf("the node's new wallet mnemonic was not shown:\n%s", rn.logs)
+	}
+
+	// Two local wallets: alice gets the regtest faucet key, bob is empty.
+	aliceW, bobW := filepath.Join(dir, "alice.json"), filepath.Join(dir, "bob.json")
+	pass := []string{"MINICHAIN_WALLET_PASSPHRASE=s3cret"}
+	out := cli(t, pass, append([]string{"wallet", "create", "--wallet", aliceW}, common...)...)
+	if !strings.Contains(out, "backup phrase") {
+		t.Fatalf("create did not show the mnemonic: %s", out)
+	}
+	cli(t, nil, append([]string{"wallet", "create", "--wallet", bobW, "--no-passphrase"}, common...)...)
+	faucetWIF := wallet.EncodeWIF(chaintest.RegtestFaucet.Priv, chain.RegtestParams)
+	cli(t, pass, append([]string{"wallet", "import", faucetWIF, "--wallet", aliceW}, common...)...)
+	if _, errOut, err := cliRun([]string{"MINICHAIN_WALLET_PASSPHRASE=wrong"}, append([]string{"wallet", "export", "--mnemonic", "--wallet", aliceW}, common...)...); err == nil || !strings.Contains(errOut, "wrong passphrase") {
+		t.Fatalf("a wrong passphrase must be refused clearly: %v %s", err, errOut)
+	}
+	var bobAddr map[string]string
+	jsonOut(t, cli(t, nil, append([]string{"wallet", "address", "--wallet", bobW, "--json"}, common...)...), &bobAddr)
+
+	cli(t, nil, append([]string{"mine", "3"}, common...)...)
+	var sent map[string]any
+	jsonOut(t, cli(t, pass, append([]string{"send", "--to", bobAddr["address"], "--amount", "1.5", "--wallet", aliceW, "--json"}, common...)...), &sent)
+	txid := sent["txid"].(string)
+	cli(t, nil, append([]string{"mine", "1"}, common...)...)
+
+	var bal wallet.Balance
+	jsonOut(t, cli(t, nil, append([]string{"wallet", "balance", "--wallet", bobW, "--json"}, common...)...), &bal)
+	if bal.Confirmed != 150_000_000 || bal.Unconfirmed != 0 {
+		t.Fatalf("bob's balance: %+v", bal)
+	}
+	var aliceBal wallet.Balance
+	jsonOut(t, cli(t, nil, append([]string{"wallet", "balance", "--wallet", aliceW, "--json"}, common...)...), &aliceBal)
+	faucet := chain.RegtestParams.GenesisBlock.Transactions[0].TxOut[0].Value
+	if aliceBal.Confirmed != faucet-150_000_000-uint64(sent["fee"].(float64)) {
+		t.Fatalf("alice's balance: %+v", aliceBal)
+	}
+
+	proof := cli(t, nil, append([]string{"proof", txid}, common...)...)
+	for _, want := range []string{"hashes to the block hash", "meets the header's own target", "Merkle branch", "verified: the transaction is in block 4"} {
+		if !strings.Contains(proof, want) {
+			t.Fatalf("proof output lacks %q:\n%s", want, proof)
+		}
+	}
+	txOut := cli(t, nil, append([]string{"tx", txid}, common...)...)
+	if !strings.Contains(txOut, "OP_DUP OP_HASH160") || !strings.Contains(txOut, "1.50000000") {
+		t.Fatalf("tx output:\n%s", txOut)
+	}
+	valid := cli(t, nil, append([]string{"validate"}, common...)...)
+	if !strings.Contains(valid, "chain valid") {
+		t.Fatalf("validate: %s", valid)
+	}
+	var st1 map[string]any
+	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, common...)...), &st1)
+
+	rn.stop(t)
+	startNodeProcess(t, datadir, addr)
+	var st2 map[string]any
+	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, common...)...), &st2)
+	if st1["tip"] != st2["tip"] || st1["height"] != st2["height"] {
+		t.Fatalf("after restart tip %v/%v, before %v/%v", st2["height"], st2["tip"], st1["height"], st1["tip"])
+	}
+	var bal2 wallet.Balance
+	jsonOut(t, cli(t, nil, append([]string{"wallet", "balance", "--wallet", bobW, "--json"}, common...)...), &bal2)
+	if bal2 != bal {
+		t.Fatalf("bob's balance after restart %+v, before %+v", bal2, bal)
+	}
+}
+
+// TestCLIErrors: bad command lines and bad input give clear errors and exit
+// codes, never a crash.
+func TestCLIErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"send", "--to", "x"}, 2, "needs --to ADDR and --amount"},
+		{[]string{"send", "--to", "x", "--amount", "1.123456789"}, 2, "more than 8 decimals"},
+		{[]string{"node", "--network", "mainnet"}, 2, "unknown network"},
+		{[]string{"node", "--log-format", "xml", "--network", "regtest"}, 2, "want text or json"},
+		{[]string{"status", "--node", "http://127.0.0.1:1"}, 1, "connect"},
+		{[]string{"proof", "nothex"}, 2, "not a txid"},
+		{[]string{"wallet", "balance", "--wallet", "/nonexistent/w.json", "--network", "regtest"}, 1, "no wallet at"},
+	}
+	for _, tc := range cases {
+		_, errOut, err := cliRun(nil, tc.args...)
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("minichain %v: exit %v, stderr %q; want code %d and %q", tc.args, err, errOut, tc.code, tc.want)
+		}
+	}
+	if out, _, err := cliRun(nil, "help"); err != nil || !strings.Contains(out, "usage: minichain") {
+		t.Errorf("help: %v %s", err, out)
+	}
+}
+
+// TestResetKeepsWallet: reset wipes the chain of a stopped node and keeps
+// its wallet; it refuses while the node runs.
+func TestResetKeepsWallet(t *testing.T) {
+	datadir := filepath.Join(t.TempDir(), "node")
+	addr := freePort(t)
+	rn := startNodeProcess(t, datadir, addr)
+	cli(t, nil, "mine", "2", "--network", "regtest", "--node", "http://"+addr, "--datadir", datadir)
+	if _, errOut, err := cliRun(nil, "reset", "--datadir", datadir, "--yes"); err == nil || !strings.Contains(errOut, "still running") {
+		t.Fatalf("reset of a running node: %v %s", err, errOut)
+	}
+	rn.stop(t)
+	walletBefore, _ := os.ReadFile(filepath.Join(datadir, "wallet.json"))
+	if _, _, err := cliRun(nil, "reset", "--datadir", datadir); err == nil {
+		t.Fatal("reset without --yes and without an answer must not go on")
+	}
+	cli(t, nil, "reset", "--datadir", datadir, "--yes")
+	walletAfter, _ := os.ReadFile(filepath.Join(datadir, "wallet.json"))
+	if !bytes.Equal(walletBefore, walletAfter) || len(walletAfter) == 0 {
+		t.Fatal("reset touched the wallet")
+	}
+	startNodeProcess(t, datadir, addr)
+	var st map[string]any
+	jsonOut(t, cli(t, nil, "status", "--json", "--network", "regtest", "--node", "http://"+addr), &st)
+	if st["height"].(float64) != 0 {
+		t.Fatalf("height after reset: %v", st["height"])
+	}
+}

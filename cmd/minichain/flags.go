@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/node"
+	"github.com/minichain/minichain/node/client"
+)
+
+// newFlagSet makes a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("minichain "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args, then fills every flag not given on the command line
+// from its MINICHAIN_<NAME> environment variable (dashes become
+// underscores), as containers configure the node.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "MINICHAIN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = usagef("%s=%q: %v", env, v, e)
+			}
+		}
+	})
+	return err
+}
+
+// interspersed moves positional arguments after the flags, so
+// "minichain block latest --json" works as users type it. A "--" ends the
+// flags as usual.
+func interspersed(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // Parse reports it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	return append(append(flags, "--"), pos...)
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s = append(*s, p)
+		}
+	}
+	return nil
+}
+
+// clientFlags are the flags of commands that talk to a node.
+type clientFlags struct {
+	network   string
+	nodeURL   string
+	datadir   string
+	tokenFile string
+	json      bool
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.network, "network", "devnet", "network: devnet or regtest")
+	fs.StringVar(&c.nodeURL, "node", "http://"+node.DefaultAPIAddr, "URL of the node's API")
+	fs.StringVar(&c.datadir, "datadir", "", "the node's data directory, to read its API token (default ~/.minichain/<network>)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the node's API token (default <datadir>/api.token)")
+	fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
+}
+
+func (c *clientFlags) params() (*chain.Params, error) {
+	p, err := chain.NetworkParams(c.network)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return p, nil
+}
+
+// client returns an API client; with needToken it reads the token from
+// MINICHAIN_API_TOKEN, --token-file or the data directory.
+func (c *clientFlags) client(needToken bool) (*client.Client, *chain.Params, error) {
+	p, err := c.params()
+	if err != nil {
+		return nil, nil, err
+	}
+	token := os.Getenv("MINICHAIN_API_TOKEN")
+	if needToken && token == "" {
+		path := c.tokenFile
+		if path == "" {
+			dir := c.datadir
+			if dir == "" {
+				dir = node.DefaultDataDir(p.Name)
+			}
+			path = node.TokenPath(dir)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("this command needs the node's API token: %w (use --token-file, --datadir or MINICHAIN_API_TOKEN)", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return client.New(c.nodeURL, token, p), p, nil
+}
+
+// ctx returns a context cancelled by Ctrl-C and after a generous timeout.
+func cliContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := signalContext(context.Background())
+	ctx2, cancel2 := context.WithTimeout(ctx, 30*time.Minute)
+	return ctx2, func() { cancel2(); cancel() }
+}
+
+// readSecret reads a passphrase: from the terminal without echo, or a line
+// of stdin when it is not a terminal.
+func readSecret(prompt string, stderr io.Writer) ([]byte, error) {
+	fd := int(os.Stdin.Fd())
+	if term.IsTerminal(fd) {
+		fmt.Fprint(stderr, prompt)
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(stderr)
+		return b, err
+	}
+	line, err := stdinLine()
+	return []byte(line), err
+}
+
+var stdin = bufio.NewReader(os.Stdin)
+
+// stdinLine reads one line of standard input without its newline.
+func stdinLine() (string, error) {
+	line, err := stdin.ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", fmt.Errorf("read standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// passphraseFrom returns the wallet passphrase from the environment or a
+// file, or nil when neither is set.
+func passphraseFrom(file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("passphrase file: %w", err)
+		}
+		return []byte(strings.TrimRight(string(b), "\r\n")), nil
+	}
+	if v, ok := os.LookupEnv("MINICHAIN_WALLET_PASSPHRASE"); ok {
+		return []byte(v), nil
+	}
+	return nil, nil
+}
+
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[2:])
+		}
+	}
+	return p
+}

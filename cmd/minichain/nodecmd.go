@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/node"
+)
+
+// signalContext is cancelled by SIGINT or SIGTERM.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+// newLogger builds the slog logger of --log-level and --log-format.
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// defaultMemoryLimit is the Go heap limit the node sets unless GOMEMLIMIT is
+// given: Badger's caches and the block index stay well inside it, and it
+// keeps memory-mapped growth from pushing the heap along.
+const defaultMemoryLimit = 1 << 30
+
+func runNode(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("node", stderr)
+	network := fs.String("network", "devnet", "network: devnet or regtest")
+	datadir := fs.String("datadir", "", "data directory (default ~/.minichain/<network>)")
+	apiAddr := fs.String("api-addr", node.DefaultAPIAddr, "address of the HTTP API and explorer")
+	mine := fs.Bool("mine", false, "mine from the start")
+	minerAddr := fs.String("miner-address", "", "address that receives block rewards (default: the node wallet's first address)")
+	threads := fs.Int("miner-threads", 0, "hashing threads (default: all cores)")
+	interval := fs.Duration("miner-interval", -1, "least time between mined blocks (default: 1s on regtest, none on devnet)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	passFile := fs.String("wallet-passphrase-file", "", "file holding the node wallet's passphrase (or MINICHAIN_WALLET_PASSPHRASE)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %v", fs.Args())
+	}
+	p, err := chain.NetworkParams(*network)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	log, err := newLogger(*logLevel, *logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	if *datadir == "" {
+		*datadir = node.DefaultDataDir(p.Name)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	pass, err := passphraseFrom(*passFile)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(node.Config{Params: p, DataDir: expandHome(*datadir), APIAddr: *apiAddr, Mine: *mine,
+		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
+		Logger: log, Output: stderr})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext(context.Background())
+	defer cancel()
+	log.Info("API listening", "url", "http://"+n.APIAddr(), "token_file", node.TokenPath(*datadir))
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	select {
+	case err = <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("stopping (SIGINT/SIGTERM)")
+	select {
+	case err = <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		return errors.New("the node did not stop within 10 s")
+	}
+}
+
+func runReset(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("reset", stderr)
+	network := fs.String("network", "devnet", "network: devnet or regtest (for the default data directory)")
+	datadir := fs.String("datadir", "", "data directory of the stopped node (default ~/.minichain/<network>)")
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *datadir == "" {
+		p, err := chain.NetworkParams(*network)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		*datadir = node.DefaultDataDir(p.Name)
+	}
+	dir := node.ChainDir(expandHome(*datadir))
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stdout, "nothing to reset: %s has no chain state\n", *datadir)
+		return nil
+	}
+	// Badger locks its directory: if it opens, no node is using it.
+	db, err := store.OpenBadger(dir, store.BadgerOptions{})
+	if err != nil {
+		return fmt.Errorf("cannot open %s (is the node still running? stop it first): %w", dir, err)
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if !*yes {
+		fmt.Fprintf(stderr, "This deletes the chain state in %s (blocks, UTXO set, mempool).\n"+
+			"The wallet and the node's identity are kept. Type 'yes' to go on: ", dir)
+		answer, err := stdinLine()
+		if err != nil || strings.TrimSpace(answer) != "yes" {
+			return errors.New("not confirmed; nothing was deleted")
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "chain state removed from %s; the node will start again from genesis\n", *datadir)
+	return nil
+}
+
+// runToken prints the API token of a data directory: the way to read it in
+// a container whose image has no shell.
+func runToken(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("token", stderr)
+	network := fs.String("network", "devnet", "network: devnet or regtest (for the default data directory)")
+	datadir := fs.String("datadir", "", "the node's data directory (default ~/.minichain/<network>)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *datadir == "" {
+		p, err := chain.NetworkParams(*network)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		*datadir = node.DefaultDataDir(p.Name)
+	}
+	b, err := os.ReadFile(node.TokenPath(expandHome(*datadir)))
+	if err != nil {
+		return fmt.Errorf("read the API token (has the node started?): %w", err)
+	}
+	_, err = fmt.Fprintln(stdout, strings.TrimSpace(string(b)))
+	return err
+}

@@ -1,0 +1,106 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/minichain/minichain/chain"
+)
+
+// Config configures a node.
+type Config struct {
+	// Params is the network; required.
+	Params *chain.Params
+	// DataDir holds the chain store, the wallet, the API token and the
+	// node's identity; required.
+	DataDir string
+	// APIAddr is where the HTTP API listens (default 127.0.0.1:8080;
+	// port 0 picks a free port).
+	APIAddr string
+	// Mine starts the miner at once.
+	Mine bool
+	// MinerAddress receives block rewards (default: the first address of
+	// the node's wallet).
+	MinerAddress string
+	// MinerThreads is the number of hashing workers (default GOMAXPROCS).
+	MinerThreads int
+	// MinerInterval is the least time continuous mining leaves between its
+	// blocks; negative means the network's default (1 s on regtest, where
+	// blocks cost a couple of hashes; none on devnet, where difficulty sets
+	// the pace).
+	MinerInterval time.Duration
+	// WalletPassphrase encrypts the node's wallet; nil stores it
+	// unencrypted (with a warning at every start).
+	WalletPassphrase []byte
+	// Version is reported by the status endpoint.
+	Version string
+	// Logger receives the node's log lines (default: discard).
+	Logger *slog.Logger
+	// Output receives the one-time display of a new wallet's mnemonic
+	// (default os.Stderr). It never goes to the logger.
+	Output io.Writer
+}
+
+// Files and directories inside the data directory.
+const (
+	chainDirName   = "chain"
+	walletFileName = "wallet.json"
+	tokenFileName  = "api.token"
+)
+
+// ChainDir returns where the chain store of a data directory lives.
+func ChainDir(dataDir string) string { return filepath.Join(dataDir, chainDirName) }
+
+// WalletPath returns where the node's wallet of a data directory lives.
+func WalletPath(dataDir string) string { return filepath.Join(dataDir, walletFileName) }
+
+// TokenPath returns where the node writes its API token.
+func TokenPath(dataDir string) string { return filepath.Join(dataDir, tokenFileName) }
+
+// DefaultDataDir is ~/.minichain/<network>.
+func DefaultDataDir(network string) string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return filepath.Join(home, ".minichain", network)
+}
+
+// DefaultAPIAddr is where the API listens unless told otherwise: loopback.
+const DefaultAPIAddr = "127.0.0.1:8080"
+
+func (c *Config) setDefaults() error {
+	if c.Params == nil {
+		return errors.New("node: Params is required")
+	}
+	if c.DataDir == "" {
+		return errors.New("node: DataDir is required")
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = DefaultAPIAddr
+	}
+	if c.MinerThreads < 0 {
+		return fmt.Errorf("node: miner threads %d is negative", c.MinerThreads)
+	}
+	if c.MinerInterval < 0 {
+		c.MinerInterval = 0
+		if c.Params.NoRetarget {
+			c.MinerInterval = time.Second
+		}
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Output == nil {
+		c.Output = os.Stderr
+	}
+	return nil
+}

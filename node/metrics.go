@@ -1,0 +1,73 @@
+package node
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/minichain/minichain/chain"
+)
+
+// metrics are the node's Prometheus series, on a registry of its own so
+// several nodes can live in one process (tests) and libp2p's series stay
+// out unless added on purpose.
+type metrics struct {
+	reg *prometheus.Registry
+
+	height          prometheus.Gauge
+	orphans         prometheus.Gauge
+	blocksAccepted  prometheus.Counter
+	blocksConnected prometheus.Counter
+	blocksRejected  *prometheus.CounterVec
+	txsAccepted     prometheus.Counter
+	txsRejected     *prometheus.CounterVec
+	reorgs          prometheus.Counter
+	reorgDepth      prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	m.height = prometheus.NewGauge(prometheus.GaugeOpts{Name: "minichain_height", Help: "Height of the main chain's tip."})
+	m.orphans = prometheus.NewGauge(prometheus.GaugeOpts{Name: "minichain_orphan_blocks", Help: "Blocks waiting for their parent."})
+	m.blocksAccepted = prometheus.NewCounter(prometheus.CounterOpts{Name: "minichain_blocks_accepted_total", Help: "Blocks accepted (stored), mined here or received."})
+	m.blocksConnected = prometheus.NewCounter(prometheus.CounterOpts{Name: "minichain_blocks_connected_total", Help: "Blocks connected to the main chain."})
+	m.blocksRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "minichain_blocks_rejected_total", Help: "Blocks rejected, by reason."}, []string{"reason"})
+	m.txsAccepted = prometheus.NewCounter(prometheus.CounterOpts{Name: "minichain_txs_accepted_total", Help: "Transactions accepted into the mempool."})
+	m.txsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "minichain_txs_rejected_total", Help: "Transactions rejected, by reason."}, []string{"reason"})
+	m.reorgs = prometheus.NewCounter(prometheus.CounterOpts{Name: "minichain_reorgs_total", Help: "Reorganisations of the main chain."})
+	m.reorgDepth = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "minichain_reorg_depth", Help: "Blocks disconnected by each reorganisation.",
+		Buckets: []float64{1, 2, 3, 5, 10, 20, 50, 100}})
+	for _, c := range []prometheus.Collector{m.height, m.orphans, m.blocksAccepted, m.blocksConnected, m.blocksRejected,
+		m.txsAccepted, m.txsRejected, m.reorgs, m.reorgDepth,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	return m
+}
+
+// gaugeFunc registers a gauge read when scraped.
+func (m *metrics) gaugeFunc(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+var camel = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+
+// reasonOf names an error for a metric label and an API error code: the
+// snake_case of its rule kind ("ErrSpendTooHigh" -> "spend_too_high"), or
+// "other".
+func reasonOf(err error) string {
+	var re *chain.RuleError
+	if errors.As(err, &re) {
+		return kindCode(re.Err)
+	}
+	return "other"
+}
+
+func kindCode(k chain.ErrorKind) string {
+	s := strings.TrimPrefix(string(k), "Err")
+	return strings.ToLower(camel.ReplaceAllString(s, "${1}_${2}"))
+}

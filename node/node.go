@@ -1,0 +1,383 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/mempool"
+	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/miner"
+	"github.com/minichain/minichain/wallet"
+)
+
+// Node is one running minichain node.
+//
+// Fields are set by New and never change, except where a comment says
+// otherwise; every component is safe for concurrent use.
+type Node struct {
+	cfg     Config
+	params  *chain.Params
+	log     *slog.Logger
+	db      *store.Badger
+	chain   *chain.Chain
+	mempool *mempool.Mempool
+	wallet  *wallet.Wallet
+	miner   *miner.Miner
+	metrics *metrics
+	token   string
+	started time.Time
+
+	listener net.Listener
+	server   *http.Server
+
+	shutdown     chan struct{} // closed by RequestShutdown
+	shutdownOnce sync.Once
+	poolChanged  chan struct{} // a pool change for the miner (capacity 1)
+	sendMu       sync.Mutex    // serializes wallet payments so they never pick the same coins
+}
+
+// New opens (or creates) the node's data directory: the chain store, the
+// mempool saved by the last run, the wallet (created on first start, its
+// mnemonic written once to cfg.Output) and a fresh API token; it binds the
+// API address. Nothing runs until Run.
+func New(cfg Config) (n *Node, err error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	n = &Node{cfg: cfg, params: cfg.Params, log: cfg.Logger, started: time.Now(),
+		shutdown: make(chan struct{}), poolChanged: make(chan struct{}, 1)}
+	n.metrics = newMetrics()
+
+	n.db, err = store.OpenBadger(ChainDir(cfg.DataDir), store.BadgerOptions{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("%w (is another node using %s?)", err, cfg.DataDir)
+	}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	n.chain, err = chain.New(chain.Config{Params: cfg.Params, DB: n.db, Logger: cfg.Logger.With("component", "chain")})
+	if err != nil {
+		return nil, err
+	}
+	n.mempool, err = mempool.New(mempool.Config{Params: cfg.Params, Chain: n.chain, DB: n.db,
+		Logger: cfg.Logger.With("component", "mempool")})
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := n.mempool.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load mempool: %w", err)
+	}
+	if err := n.openWallet(); err != nil {
+		return nil, err
+	}
+	payTo, err := n.minerScript()
+	if err != nil {
+		return nil, err
+	}
+	n.miner, err = miner.New(miner.Config{Params: cfg.Params, Chain: n.chain, Mempool: n.mempool, PayTo: payTo,
+		Workers: cfg.MinerThreads, MinInterval: cfg.MinerInterval, Logger: cfg.Logger.With("component", "miner"),
+		Submit: func(b *chain.Block) error { _, err := n.SubmitBlock(b); return err }})
+	if err != nil {
+		return nil, err
+	}
+	if n.token, err = writeToken(TokenPath(cfg.DataDir)); err != nil {
+		return nil, err
+	}
+	if n.listener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		return nil, fmt.Errorf("API address: %w", err)
+	}
+	n.server = n.newServer()
+	if cfg.Mine {
+		n.miner.Start()
+	}
+	best := n.chain.BestSnapshot()
+	cfg.Logger.Info("node ready", "network", cfg.Params.Name, "height", best.Height, "tip", best.Hash,
+		"mempool", loaded, "api", n.listener.Addr().String(), "datadir", cfg.DataDir)
+	return n, nil
+}
+
+// openWallet opens the node's wallet, creating it on first start.
+func (n *Node) openWallet() error {
+	path := WalletPath(n.cfg.DataDir)
+	_, statErr := os.Stat(path)
+	switch {
+	case errors.Is(statErr, os.ErrNotExist):
+		w, mnemonic, err := wallet.Create(path, n.params, wallet.CreateOptions{Passphrase: n.cfg.WalletPassphrase})
+		if err != nil {
+			return fmt.Errorf("create wallet: %w", err)
+		}
+		n.wallet = w
+		fmt.Fprintf(n.cfg.Output, "\n"+
+			"================================================================\n"+
+			" A new wallet was created in %s.\n"+
+			" Its backup phrase is shown this once. Write it down, in order;\n"+
+			" anyone who has it can spend the wallet's coins:\n\n"+
+			"   %s\n\n"+
+			"================================================================\n\n", path, mnemonic)
+	case statErr != nil:
+		return fmt.Errorf("wallet: %w", statErr)
+	default:
+		w, err := wallet.Open(path, n.params)
+		if err != nil {
+			return fmt.Errorf("open wallet: %w", err)
+		}
+		if w.Encrypted() {
+			if n.cfg.WalletPassphrase == nil {
+				return fmt.Errorf("the wallet %s is encrypted: set MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file", path)
+			}
+			if err := w.Unlock(n.cfg.WalletPassphrase); err != nil {
+				return fmt.Errorf("unlock wallet %s: %w", path, err)
+			}
+		}
+		n.wallet = w
+	}
+	if !n.wallet.Encrypted() {
+		n.cfg.Logger.Warn("THE NODE'S WALLET IS NOT ENCRYPTED: anyone who can read " + path +
+			" can spend its coins. Set MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file to encrypt a new wallet.")
+	}
+	return nil
+}
+
+// minerScript returns the locking script block rewards pay.
+func (n *Node) minerScript() ([]byte, error) {
+	if n.cfg.MinerAddress != "" {
+		a, err := wallet.DecodeAddress(n.cfg.MinerAddress, n.params)
+		if err != nil {
+			return nil, fmt.Errorf("miner address: %w", err)
+		}
+		return a.Script(), nil
+	}
+	a, err := n.wallet.DefaultAddress()
+	if err != nil {
+		return nil, err
+	}
+	return a.Script(), nil
+}
+
+// writeToken writes a fresh random API token (mode 0600) and returns it.
+func writeToken(path string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(b)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write API token: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write API token: %w", err)
+	}
+	return tok, nil
+}
+
+// APIAddr returns the address the API listens on.
+func (n *Node) APIAddr() string { return n.listener.Addr().String() }
+
+// Token returns the API token.
+func (n *Node) Token() string { return n.token }
+
+// Chain returns the node's chain.
+func (n *Node) Chain() *chain.Chain { return n.chain }
+
+// Mempool returns the node's transaction pool.
+func (n *Node) Mempool() *mempool.Mempool { return n.mempool }
+
+// Wallet returns the node's wallet.
+func (n *Node) Wallet() *wallet.Wallet { return n.wallet }
+
+// Miner returns the node's miner.
+func (n *Node) Miner() *miner.Miner { return n.miner }
+
+// RequestShutdown asks Run to stop; it returns at once.
+func (n *Node) RequestShutdown() {
+	n.shutdownOnce.Do(func() { close(n.shutdown) })
+}
+
+// Run runs the node until ctx ends or RequestShutdown is called: the API
+// server, the chain follower, the mempool's persister and the miner. It
+// returns after every goroutine has stopped and the store is closed; the
+// node cannot be run again.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+		case <-n.shutdown:
+			n.log.Info("shutdown requested")
+		}
+		cancel()
+		// Let requests in flight finish for up to 3 s, then cut the rest:
+		// the node must be down within 5 s of a signal.
+		sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer scancel()
+		if err := n.server.Shutdown(sctx); err != nil {
+			n.log.Warn("API requests still running at shutdown were cut", "err", err)
+			n.server.Close()
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := n.server.Serve(n.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("API server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return n.followChain(gctx) })
+	g.Go(func() error { return n.mempool.Run(gctx) })
+	g.Go(func() error { return n.miner.Run(gctx) })
+	g.Go(func() error { return n.refreshMiner(gctx) })
+	err := g.Wait()
+	if cerr := n.close(); err == nil {
+		err = cerr
+	}
+	n.log.Info("node stopped")
+	return err
+}
+
+// close closes the store; the rest holds no resources.
+func (n *Node) close() error {
+	if n.listener != nil && n.server == nil {
+		n.listener.Close()
+	}
+	if n.db != nil {
+		return n.db.Close()
+	}
+	return nil
+}
+
+// followChain applies chain events to the mempool and the miner: a
+// connected block's transactions leave the pool, a disconnected block's come
+// back once the reorganisation is complete.
+func (n *Node) followChain(ctx context.Context) error {
+	sub := n.chain.Subscribe(0)
+	defer sub.Close()
+	var readd []*chain.Tx
+	for {
+		ev, err := sub.Next(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, chain.ErrLagged):
+			n.log.Warn("chain events were dropped; revalidating the mempool")
+			n.mempool.Revalidate()
+			n.miner.Refresh()
+			readd = nil
+			continue
+		case err != nil:
+			return err
+		}
+		switch ev.Type {
+		case chain.BlockConnected:
+			n.mempool.RemoveConfirmed(ev.Block)
+			n.metrics.blocksConnected.Inc()
+		case chain.BlockDisconnected:
+			// Disconnects come tip first: prepend to keep block order.
+			readd = append(append([]*chain.Tx(nil), ev.Block.Transactions[1:]...), readd...)
+		case chain.TipChanged:
+			if len(readd) > 0 {
+				back := n.mempool.Readd(readd)
+				n.log.Info("transactions of disconnected blocks returned to the mempool", "offered", len(readd), "accepted", len(back))
+				readd = nil
+			}
+			if ev.ReorgDepth > 0 {
+				n.mempool.Revalidate()
+				n.metrics.reorgs.Inc()
+				n.metrics.reorgDepth.Observe(float64(ev.ReorgDepth))
+			}
+			n.metrics.height.Set(float64(ev.Height))
+			n.miner.Refresh()
+			n.log.Debug("new tip", "height", ev.Height, "hash", ev.Hash)
+		}
+	}
+}
+
+// refreshMiner gives the miner a new template when the pool changed, at
+// most every 250 ms so a burst of transactions costs one rebuild.
+func (n *Node) refreshMiner(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-n.poolChanged:
+		}
+		n.miner.Refresh()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) notifyPoolChanged() {
+	select {
+	case n.poolChanged <- struct{}{}:
+	default:
+	}
+}
+
+// SubmitBlock is the single way a block enters the chain, mined here or
+// received from a peer.
+func (n *Node) SubmitBlock(b *chain.Block) (chain.ProcessResult, error) {
+	res, err := n.chain.ProcessBlock(b, time.Now())
+	if err != nil {
+		n.metrics.blocksRejected.WithLabelValues(reasonOf(err)).Inc()
+		return res, err
+	}
+	n.metrics.blocksAccepted.Inc()
+	n.metrics.orphans.Set(float64(n.chain.OrphanCount()))
+	return res, nil
+}
+
+// SubmitTx adds a transaction to the pool. A local one (from the API or the
+// wallet) must have known parents, is acknowledged idempotently if already
+// in the pool, and is on disk before SubmitTx returns.
+func (n *Node) SubmitTx(ctx context.Context, tx *chain.Tx, local bool) (mempool.AcceptResult, error) {
+	var (
+		res mempool.AcceptResult
+		err error
+	)
+	if local {
+		res, err = n.mempool.AcceptLocalTx(tx)
+		if errors.Is(err, mempool.ErrAlreadyHave) {
+			return res, n.mempool.Sync(ctx)
+		}
+	} else {
+		res, err = n.mempool.AcceptTx(tx)
+	}
+	if err != nil {
+		n.metrics.txsRejected.WithLabelValues(reasonOf(err)).Inc()
+		return res, err
+	}
+	n.metrics.txsAccepted.Add(float64(len(res.Accepted)))
+	if len(res.Accepted) > 0 {
+		n.notifyPoolChanged()
+	}
+	if local {
+		if err := n.mempool.Sync(ctx); err != nil {
+			return res, fmt.Errorf("persist transaction: %w", err)
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,135 @@
+package node
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/big"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/node/api"
+	"github.com/minichain/minichain/wallet"
+)
+
+// This file turns chain types into the API's JSON views. The explorer pages
+// read the same views, so there is one path from the node's state to
+// anything a user sees.
+
+// difficulty is how many times harder than the network's easiest target a
+// block's target is.
+func (n *Node) difficulty(bits uint32) float64 {
+	target, _, _ := chain.CompactToBig(bits)
+	if target.Sign() <= 0 {
+		return 0
+	}
+	d, _ := new(big.Float).Quo(new(big.Float).SetInt(n.params.PowLimit), new(big.Float).SetInt(target)).Float64()
+	return d
+}
+
+func targetHex(bits uint32) string {
+	t, _, _ := chain.CompactToBig(bits)
+	return fmt.Sprintf("%064x", t)
+}
+
+func (n *Node) addressOf(script []byte) string {
+	if a, ok := wallet.AddressOfScript(script, n.params); ok {
+		return a.String()
+	}
+	return ""
+}
+
+// blockSummary builds the view of an indexed block; b may be nil when only
+// the header is at hand.
+func (n *Node) blockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary {
+	s := api.BlockSummary{
+		Hash: bi.Hash.String(), Height: bi.Height, MainChain: bi.MainChain, Status: bi.Status,
+		Confirmations: bi.Confirmations, Version: bi.Header.Version, PreviousHash: bi.Header.PrevBlock.String(),
+		MerkleRoot: bi.Header.MerkleRoot.String(), Time: bi.Header.Timestamp,
+		Bits: fmt.Sprintf("%08x", bi.Header.Bits), Nonce: bi.Header.Nonce, Difficulty: n.difficulty(bi.Header.Bits),
+		Target: targetHex(bi.Header.Bits), Work: bi.Work.Text(16), ChainWork: bi.WorkSum.Text(16),
+	}
+	if !bi.NextHash.IsZero() {
+		s.NextHash = bi.NextHash.String()
+	}
+	if b != nil {
+		s.Size = b.SerializeSize()
+		s.TxCount = len(b.Transactions)
+		for _, out := range b.Transactions[0].TxOut {
+			s.Reward += out.Value
+		}
+		if bi.Height > 0 {
+			if sub := chain.CalcBlockSubsidy(bi.Height, n.params); s.Reward > sub {
+				s.Fees = s.Reward - sub
+			}
+		}
+	}
+	return s
+}
+
+// blockView builds the full view of a block with its transactions; input
+// values come from the block's undo data when it was connected.
+func (n *Node) blockView(bi chain.BlockInfo, b *chain.Block) api.Block {
+	v := api.Block{BlockSummary: n.blockSummary(bi, b)}
+	undo, _ := n.chain.BlockUndo(bi.Hash) // absent for never-connected blocks
+	k := 0
+	height := bi.Height
+	for i, tx := range b.Transactions {
+		var prev []*chain.UtxoEntry
+		if i > 0 && len(undo) >= k+len(tx.TxIn) {
+			for j := range tx.TxIn {
+				e := undo[k+j].Entry
+				prev = append(prev, &e)
+			}
+		}
+		if i > 0 {
+			k += len(tx.TxIn)
+		}
+		tv := n.txView(tx, prev)
+		tv.BlockHash, tv.BlockHeight, tv.Confirmations = bi.Hash.String(), &height, bi.Confirmations
+		tv.Hex = ""
+		v.Transactions = append(v.Transactions, tv)
+	}
+	return v
+}
+
+// txView builds the view of a transaction; prev holds the outputs its
+// inputs spend, in order, when known (nil entries or a short slice leave
+// values and the fee out).
+func (n *Node) txView(tx *chain.Tx, prev []*chain.UtxoEntry) api.Tx {
+	raw := tx.Serialize()
+	v := api.Tx{TxID: tx.TxHash().String(), Version: tx.Version, LockTime: tx.LockTime, Size: len(raw),
+		Coinbase: tx.IsCoinbase(), Hex: hex.EncodeToString(raw)}
+	var in, out uint64
+	known := len(prev) == len(tx.TxIn)
+	for i, txin := range tx.TxIn {
+		iv := api.TxInput{PrevIndex: txin.PrevOut.Index, ScriptSig: hex.EncodeToString(txin.SigScript),
+			ScriptAsm: chain.DisasmScript(txin.SigScript), Sequence: txin.Sequence}
+		if v.Coinbase {
+			iv.Coinbase = true
+			if h, err := chain.ExtractCoinbaseHeight(tx); err == nil {
+				iv.Height = &h
+			}
+		} else {
+			iv.PrevTxID = txin.PrevOut.Hash.String()
+			if i < len(prev) && prev[i] != nil {
+				val := prev[i].Value
+				iv.Value = &val
+				iv.Address = n.addressOf(prev[i].PkScript)
+				in += val
+			} else {
+				known = false
+			}
+		}
+		v.Inputs = append(v.Inputs, iv)
+	}
+	for i, o := range tx.TxOut {
+		out += o.Value
+		v.Outputs = append(v.Outputs, api.TxOutput{Index: uint32(i), Value: o.Value,
+			ScriptPubKey: hex.EncodeToString(o.PkScript), ScriptAsm: chain.DisasmScript(o.PkScript),
+			Type: chain.ClassifyScript(o.PkScript).String(), Address: n.addressOf(o.PkScript)})
+	}
+	if !v.Coinbase && known && in >= out {
+		fee := in - out
+		v.Fee = &fee
+	}
+	return v
+}
