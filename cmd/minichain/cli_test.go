@@ -282,3 +282,35 @@ func TestResetKeepsWallet(t *testing.T) {
 		t.Fatalf("height after reset: %v", st["height"])
 	}
 }
+
+// TestKill9LosesNothingAcknowledged: a node killed with SIGKILL right after
+// acknowledging blocks, a payment and a new address comes back with all of
+// them.
+func TestKill9LosesNothingAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	datadir := filepath.Join(dir, "node")
+	addr := freePort(t)
+	common := []string{"--network", "regtest", "--node", "http://" + addr, "--datadir", datadir}
+	rn := startNodeProcess(t, datadir, addr)
+	hashes := strings.Fields(cli(t, nil, append([]string{"mine", "3"}, common...)...))
+	w := filepath.Join(dir, "w.json")
+	cli(t, nil, append([]string{"wallet", "create", "--wallet", w, "--no-passphrase"}, common...)...)
+	cli(t, nil, append([]string{"wallet", "import", wallet.EncodeWIF(chaintest.RegtestFaucet.Priv, chain.RegtestParams), "--wallet", w}, common...)...)
+	var sent map[string]any
+	jsonOut(t, cli(t, nil, append([]string{"send", "--to", wallet.NewAddress([20]byte{5}, chain.RegtestParams).String(),
+		"--amount", "3", "--wallet", w, "--json"}, common...)...), &sent)
+	rn.cmd.Process.Signal(syscall.SIGKILL)
+	rn.cmd.Wait()
+
+	startNodeProcess(t, datadir, addr)
+	var st map[string]any
+	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, common...)...), &st)
+	if st["tip"] != hashes[len(hashes)-1] {
+		t.Fatalf("after kill -9 the tip is %v, want %s", st["tip"], hashes[len(hashes)-1])
+	}
+	var tx map[string]any
+	jsonOut(t, cli(t, nil, append([]string{"tx", sent["txid"].(string), "--json"}, common...)...), &tx)
+	if tx["in_mempool"] != true {
+		t.Fatalf("the acknowledged payment is gone: %v", tx)
+	}
+}
