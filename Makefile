@@ -14,7 +14,8 @@ FUZZ_TARGETS := \
 	./chain:FuzzTxDecode \
 	./chain:FuzzBlockDecode \
 	./wallet:FuzzDecodeAddress \
-	./wallet:FuzzParseAmount
+	./wallet:FuzzParseAmount \
+	./p2p:FuzzSyncDecode
 
 .PHONY: all build test unit fmt-check vet race fuzz clean
 

@@ -79,3 +79,6 @@ func (h *Hash) UnmarshalText(b []byte) error {
 	*h = p
 	return nil
 }
+
+// Bytes returns the hash in internal byte order.
+func (h Hash) Bytes() []byte { return h[:] }

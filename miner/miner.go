@@ -139,11 +139,13 @@ type genRequest struct {
 // and need no lock.
 type Miner struct {
 	// Set by New and never changed.
-	cfg     Config
-	log     *slog.Logger
-	workers int
-	wake    chan struct{} // buffered(1): something for Run to look at
-	hooks   testHooks     // zero outside tests; set before Run
+	cfg       Config
+	log       *slog.Logger
+	workers   int
+	wake      chan struct{} // buffered(1): something for Run to look at
+	started   chan struct{} // closed when Run first starts
+	startOnce sync.Once
+	hooks     testHooks // zero outside tests; set before Run
 
 	hashes   atomic.Uint64
 	found    atomic.Uint64
@@ -208,7 +210,7 @@ func New(cfg Config) (*Miner, error) {
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &Miner{cfg: cfg, log: log, workers: workers, wake: make(chan struct{}, 1)}, nil
+	return &Miner{cfg: cfg, log: log, workers: workers, wake: make(chan struct{}, 1), started: make(chan struct{})}, nil
 }
 
 // signal wakes Run if it is waiting. It never blocks.
@@ -298,6 +300,17 @@ func (m *Miner) Generate(ctx context.Context, n int) ([]chain.Hash, error) {
 	return slices.Clone(req.hashes), fmt.Errorf("miner: generate: %d of %d blocks: %w", len(req.hashes), n, context.Cause(ctx))
 }
 
+// WaitRunning blocks until Run has started (nil) or ctx ends. A caller
+// that starts Run on another goroutine uses it before calling Generate.
+func (m *Miner) WaitRunning(ctx context.Context) error {
+	select {
+	case <-m.started:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Stats returns a snapshot of the miner's state. Takes mu.
 func (m *Miner) Stats() Stats {
 	now := time.Now()
@@ -352,6 +365,7 @@ func (m *Miner) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	m.running = true
+	m.startOnce.Do(func() { close(m.started) })
 	m.samples = m.samples[:0]
 	m.mu.Unlock()
 	defer m.shutdown()

@@ -43,6 +43,7 @@ func (n *Node) newServer() *http.Server {
 	open("GET /api/v1/balances", n.handleBalances)
 	open("GET /api/v1/mempool", n.handleMempool)
 	open("GET /api/v1/peers", n.handlePeers)
+	token("POST /api/v1/peers", n.handleAddPeer)
 	token("GET /api/v1/wallet", n.handleWallet)
 	token("POST /api/v1/wallet/addresses", n.handleNewAddress)
 	token("POST /api/v1/wallet/send", n.handleSend)

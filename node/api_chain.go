@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/node/api"
+	"github.com/minichain/minichain/p2p"
 	"github.com/minichain/minichain/wallet"
 )
 
@@ -26,6 +28,14 @@ func (n *Node) Status() api.Status {
 		Mining: ms.Mining, Hashrate: ms.HashesPerSec, MinerThreads: ms.Workers, BlocksMined: ms.BlocksFound,
 		Mempool: api.MempoolInfo{Count: n.mempool.Count(), Bytes: n.mempool.Bytes(), Orphans: n.mempool.OrphanCount()},
 		Orphans: n.chain.OrphanCount(), UptimeSeconds: int64(time.Since(n.started).Seconds()),
+	}
+	if n.p2p != nil {
+		s.PeerID = n.p2p.ID().String()
+		s.Multiaddrs = n.p2p.Addrs()
+		s.Peers = len(n.p2p.Peers())
+		si := n.p2p.SyncInfo()
+		s.Sync = api.SyncInfo{Syncing: si.Syncing, PeerBestHeight: si.PeerBestHeight,
+			BlocksPerSecond: si.BlocksPerSecond, Progress: si.Progress}
 	}
 	return s
 }
@@ -388,7 +398,41 @@ func (n *Node) handleMempool(w http.ResponseWriter, r *http.Request) error {
 
 // Peers lists the connected peers.
 func (n *Node) Peers() api.Peers {
-	return api.Peers{Peers: []api.Peer{}}
+	out := api.Peers{Peers: []api.Peer{}}
+	if n.p2p == nil {
+		return out
+	}
+	for _, p := range n.p2p.Peers() {
+		out.Peers = append(out.Peers, peerView(p))
+	}
+	out.Count = len(out.Peers)
+	return out
+}
+
+func peerView(p p2p.PeerInfo) api.Peer {
+	return api.Peer{ID: p.ID, Addrs: p.Addrs, Direction: strings.ToLower(p.Direction),
+		LatencyMs: float64(p.Latency.Microseconds()) / 1000, BestHeight: p.BestHeight, UserAgent: p.UserAgent}
 }
 
 func (n *Node) handlePeers(w http.ResponseWriter, r *http.Request) error { return ok(w, n.Peers()) }
+
+// handleAddPeer connects to a peer by multiaddr: the seeds' add_peer and
+// nodes/register.
+func (n *Node) handleAddPeer(w http.ResponseWriter, r *http.Request) error {
+	var req api.AddPeer
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if n.p2p == nil {
+		return &apiError{status: http.StatusConflict, code: "p2p_disabled", message: "this node runs without a network (no --p2p-listen)"}
+	}
+	if _, err := p2p.ParseBootstrap([]string{req.Multiaddr}); err != nil {
+		return badRequest("invalid_multiaddr", "%v", err)
+	}
+	p, err := n.p2p.Connect(r.Context(), req.Multiaddr)
+	if err != nil {
+		return &apiError{status: http.StatusBadGateway, code: "connect_failed", message: err.Error()}
+	}
+	n.log.Info("peer added through the API", "peer", p.ID)
+	return ok(w, peerView(p))
+}

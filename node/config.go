@@ -34,6 +34,19 @@ type Config struct {
 	// blocks cost a couple of hashes; none on devnet, where difficulty sets
 	// the pace).
 	MinerInterval time.Duration
+	// P2PListen are the multiaddrs the p2p host listens on; empty runs
+	// the node without a network (a single machine, tests).
+	P2PListen []string
+	// Bootstrap are peers to join the network through (full multiaddrs).
+	Bootstrap []string
+	// P2PKeyFile is the node's identity key; it must exist. Empty uses
+	// <datadir>/p2p.key, created on first start.
+	P2PKeyFile string
+	// P2PTargetPeers is how many peers discovery keeps (default 8).
+	P2PTargetPeers int
+	// P2PStatusInterval is how often peers' chain status is polled
+	// (default 15 s).
+	P2PStatusInterval time.Duration
 	// WalletPassphrase encrypts the node's wallet; nil stores it
 	// unencrypted (with a warning at every start).
 	WalletPassphrase []byte
@@ -51,6 +64,7 @@ const (
 	chainDirName   = "chain"
 	walletFileName = "wallet.json"
 	tokenFileName  = "api.token"
+	keyFileName    = "p2p.key"
 )
 
 // ChainDir returns where the chain store of a data directory lives.

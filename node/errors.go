@@ -29,6 +29,7 @@ func notFound(format string, args ...any) error {
 }
 
 // errTooLarge is answered with 413.
+// (A 502 connect_failed answers a peer that cannot be reached.)
 var errTooLarge = &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", message: "request body too large"}
 
 // classify is the one place that maps an error to an HTTP status and a

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/minichain/minichain/chain/mempool"
 	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/miner"
+	"github.com/minichain/minichain/p2p"
 	"github.com/minichain/minichain/wallet"
 )
 
@@ -35,6 +37,7 @@ type Node struct {
 	mempool *mempool.Mempool
 	wallet  *wallet.Wallet
 	miner   *miner.Miner
+	p2p     *p2p.Host // nil when the node runs without a network
 	metrics *metrics
 	token   string
 	started time.Time
@@ -94,9 +97,20 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.miner, err = miner.New(miner.Config{Params: cfg.Params, Chain: n.chain, Mempool: n.mempool, PayTo: payTo,
 		Workers: cfg.MinerThreads, MinInterval: cfg.MinerInterval, Logger: cfg.Logger.With("component", "miner"),
-		Submit: func(b *chain.Block) error { _, err := n.SubmitBlock(b); return err }})
+		Submit: func(b *chain.Block) error {
+			res, err := n.SubmitBlock(b)
+			if err == nil && !res.Orphan {
+				n.announceBlock(b)
+			}
+			return err
+		}})
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.P2PListen) > 0 {
+		if err := n.openP2P(); err != nil {
+			return nil, err
+		}
 	}
 	if n.token, err = writeToken(TokenPath(cfg.DataDir)); err != nil {
 		return nil, err
@@ -172,6 +186,30 @@ func (n *Node) minerScript() ([]byte, error) {
 	return a.Script(), nil
 }
 
+// openP2P creates the node's libp2p host.
+func (n *Node) openP2P() error {
+	keyFile := n.cfg.P2PKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(n.cfg.DataDir, keyFileName)
+	} else if _, err := os.Stat(keyFile); err != nil {
+		return fmt.Errorf("p2p key file: %w", err)
+	}
+	h, err := p2p.New(p2p.Config{Params: n.params, Chain: n.chain, Handler: p2pHandler{n}, KeyFile: keyFile,
+		ListenAddrs: n.cfg.P2PListen, Bootstrap: n.cfg.Bootstrap, TargetPeers: n.cfg.P2PTargetPeers,
+		StatusInterval: n.cfg.P2PStatusInterval,
+		UserAgent:      "minichain/" + n.cfg.Version, Logger: n.cfg.Logger.With("component", "p2p"),
+		Registerer: n.metrics.reg})
+	if err != nil {
+		return err
+	}
+	n.p2p = h
+	n.cfg.Logger.Info("p2p identity", "peer_id", h.ID().String(), "multiaddrs", h.Addrs())
+	return nil
+}
+
+// P2P returns the node's network host, or nil without a network.
+func (n *Node) P2P() *p2p.Host { return n.p2p }
+
 // writeToken writes a fresh random API token (mode 0600) and returns it.
 func writeToken(path string) (string, error) {
 	b := make([]byte, 32)
@@ -237,16 +275,24 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	g.Go(func() error { return n.followChain(gctx) })
+	g.Go(func() error { return n.mempool.Run(gctx) })
+	g.Go(func() error { return n.miner.Run(gctx) })
 	g.Go(func() error {
+		// The API answers once the miner runs, so an early
+		// mining/generate call cannot find it idle.
+		if err := n.miner.WaitRunning(gctx); err != nil {
+			return nil
+		}
 		if err := n.server.Serve(n.listener); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("API server: %w", err)
 		}
 		return nil
 	})
-	g.Go(func() error { return n.followChain(gctx) })
-	g.Go(func() error { return n.mempool.Run(gctx) })
-	g.Go(func() error { return n.miner.Run(gctx) })
 	g.Go(func() error { return n.refreshMiner(gctx) })
+	if n.p2p != nil {
+		g.Go(func() error { return n.p2p.Run(gctx) })
+	}
 	err := g.Wait()
 	if cerr := n.close(); err == nil {
 		err = cerr
@@ -259,6 +305,9 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) close() error {
 	if n.listener != nil && n.server == nil {
 		n.listener.Close()
+	}
+	if n.p2p != nil {
+		n.p2p.Close()
 	}
 	if n.db != nil {
 		return n.db.Close()
@@ -298,6 +347,7 @@ func (n *Node) followChain(ctx context.Context) error {
 			if len(readd) > 0 {
 				back := n.mempool.Readd(readd)
 				n.log.Info("transactions of disconnected blocks returned to the mempool", "offered", len(readd), "accepted", len(back))
+				n.reannounceTxs(back)
 				readd = nil
 			}
 			if ev.ReorgDepth > 0 {
@@ -378,6 +428,7 @@ func (n *Node) SubmitTx(ctx context.Context, tx *chain.Tx, local bool) (mempool.
 		if err := n.mempool.Sync(ctx); err != nil {
 			return res, fmt.Errorf("persist transaction: %w", err)
 		}
+		n.announceTxs(res.Accepted)
 	}
 	return res, nil
 }

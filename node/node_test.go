@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,7 +40,8 @@ func startNode(t *testing.T, dir string, tweak func(*node.Config)) *testNode {
 		dir = t.TempDir()
 	}
 	cfg := node.Config{Params: chain.RegtestParams, DataDir: dir, APIAddr: "127.0.0.1:0", MinerThreads: 1,
-		MinerInterval: -1, Output: io.Discard}
+		MinerInterval: -1, Output: io.Discard,
+		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -69,6 +71,14 @@ func startNode(t *testing.T, dir string, tweak func(*node.Config)) *testNode {
 	t.Cleanup(stop)
 	url := "http://" + n.APIAddr()
 	return &testNode{Node: n, t: t, url: url, c: client.New(url, n.Token(), chain.RegtestParams), dir: dir, stop: stop}
+}
+
+// testLog sends a node's warnings and errors to the test's log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -98,7 +98,8 @@ func (s *syncBuffer) String() string {
 
 func startNodeProcess(t *testing.T, datadir, addr string) *runningNode {
 	t.Helper()
-	cmd := exec.Command(binary, "node", "--network", "regtest", "--datadir", datadir, "--api-addr", addr, "--miner-threads", "1")
+	cmd := exec.Command(binary, "node", "--network", "regtest", "--datadir", datadir, "--api-addr", addr, "--miner-threads", "1",
+		"--p2p-listen", "/ip4/127.0.0.1/tcp/0")
 	cmd.Env = append(os.Environ(), "MINICHAIN_LOG_LEVEL=info")
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -88,14 +88,22 @@ func interspersed(fs *flag.FlagSet, args []string) []string {
 	return append(append(flags, "--"), pos...)
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
+// stringList is a repeatable string flag (values may also be given
+// comma-separated, as environment variables carry them). The first value
+// set replaces the default.
+type stringList struct {
+	values []string
+	set    bool
+}
 
-func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) String() string { return strings.Join(s.values, ",") }
 func (s *stringList) Set(v string) error {
+	if !s.set {
+		s.values, s.set = nil, true
+	}
 	for _, p := range strings.Split(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {
-			*s = append(*s, p)
+			s.values = append(s.values, p)
 		}
 	}
 	return nil

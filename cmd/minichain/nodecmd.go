@@ -16,6 +16,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/node"
+	"github.com/minichain/minichain/p2p"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -56,6 +57,13 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	passFile := fs.String("wallet-passphrase-file", "", "file holding the node wallet's passphrase (or MINICHAIN_WALLET_PASSPHRASE)")
+	listen := &stringList{values: []string{p2p.DefaultListenAddr}}
+	fs.Var(listen, "p2p-listen", "multiaddr the p2p host listens on (repeatable)")
+	var bootstrap stringList
+	fs.Var(&bootstrap, "bootstrap", "multiaddr of a peer to join the network through, /p2p/<id> included (repeatable; /dns4/... allowed)")
+	keyFile := fs.String("p2p-key-file", "", "start from this identity key (default <datadir>/p2p.key, created on first start)")
+	noP2P := fs.Bool("no-p2p", false, "run without a network")
+	targetPeers := fs.Int("target-peers", 8, "peers to keep connected")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -80,9 +88,14 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	n, err := node.New(node.Config{Params: p, DataDir: expandHome(*datadir), APIAddr: *apiAddr, Mine: *mine,
+	cfg := node.Config{Params: p, DataDir: expandHome(*datadir), APIAddr: *apiAddr, Mine: *mine,
 		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
-		Logger: log, Output: stderr})
+		Logger: log, Output: stderr, P2PListen: listen.values, Bootstrap: bootstrap.values,
+		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers}
+	if *noP2P {
+		cfg.P2PListen = nil
+	}
+	n, err := node.New(cfg)
 	if err != nil {
 		return err
 	}

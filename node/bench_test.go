@@ -1,0 +1,210 @@
+package node_test
+
+import (
+	"context"
+	"io"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/node"
+)
+
+// benchNode starts a regtest node for a benchmark: p2p on loopback, a
+// Badger store in a temporary directory, quiet logs.
+func benchNode(b *testing.B, bootstrap []string, p2pOn bool) (*node.Node, func()) {
+	b.Helper()
+	cfg := node.Config{Params: chain.RegtestParams, DataDir: b.TempDir(), APIAddr: "127.0.0.1:0", MinerThreads: 1,
+		MinerInterval: -1, Output: io.Discard, Bootstrap: bootstrap}
+	if p2pOn {
+		cfg.P2PListen = []string{"/ip4/127.0.0.1/tcp/0"}
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	if err := n.Miner().WaitRunning(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return n, func() { cancel(); <-done }
+}
+
+func benchWait(b *testing.B, timeout time.Duration, what string, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tipTimes records when each node connected each block.
+type tipTimes struct {
+	mu sync.Mutex
+	at map[chain.Hash][]time.Time // per node index
+}
+
+// BenchmarkBlockPropagation measures, in a 10-node network on loopback TCP,
+// the time from a block being connected (and published) by the node that
+// mined it to the last of the other nine connecting it. One op is one block;
+// run with -benchtime 40x.
+func BenchmarkBlockPropagation(b *testing.B) {
+	const nodes = 10
+	var ns []*node.Node
+	first, stop := benchNode(b, nil, true)
+	defer stop()
+	ns = append(ns, first)
+	boot := []string{first.P2P().Addrs()[0]}
+	for i := 1; i < nodes; i++ {
+		n, stop := benchNode(b, boot, true)
+		defer stop()
+		ns = append(ns, n)
+	}
+	benchWait(b, 60*time.Second, "every node to have 3 peers", func() bool {
+		for _, n := range ns {
+			if len(n.P2P().Peers()) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	tt := &tipTimes{at: map[chain.Hash][]time.Time{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for i, n := range ns {
+		sub := n.Chain().Subscribe(0)
+		wg.Go(func() {
+			defer sub.Close()
+			for {
+				ev, err := sub.Next(ctx)
+				if err != nil {
+					return
+				}
+				if ev.Type == chain.BlockConnected {
+					now := time.Now()
+					tt.mu.Lock()
+					if tt.at[ev.Hash] == nil {
+						tt.at[ev.Hash] = make([]time.Time, nodes)
+					}
+					tt.at[ev.Hash][i] = now
+					tt.mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(2 * time.Second) // let the gossip mesh form (one heartbeat)
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := ns[i%nodes]
+		hs, err := m.Miner().Generate(context.Background(), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := hs[0]
+		benchWait(b, 30*time.Second, "the block to reach every node", func() bool {
+			tt.mu.Lock()
+			defer tt.mu.Unlock()
+			for _, at := range tt.at[h] {
+				if at.IsZero() {
+					return false
+				}
+			}
+			return tt.at[h] != nil
+		})
+		tt.mu.Lock()
+		src := tt.at[h][i%nodes]
+		var last time.Time
+		for _, at := range tt.at[h] {
+			if at.After(last) {
+				last = at
+			}
+		}
+		tt.mu.Unlock()
+		lat = append(lat, last.Sub(src))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.95), "p95-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+}
+
+// BenchmarkInitialSync compares, for a chain of 1,000 blocks, the rate at
+// which a late joiner syncs them from a peer over loopback with the rate at
+// which the same blocks connect from local memory into a fresh node's store
+// (the same ProcessBlock path, no network). One op is one full sync; run
+// with -benchtime 3x.
+func BenchmarkInitialSync(b *testing.B) {
+	const blocks = 1000
+	src, stop := benchNode(b, nil, true)
+	defer stop()
+	for done := 0; done < blocks; done += 200 {
+		if _, err := src.Miner().Generate(context.Background(), 200); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var chainBlocks []*chain.Block
+	for h := int32(1); h <= blocks; h++ {
+		hash, _ := src.Chain().BlockHashByHeight(h)
+		blk, err := src.Chain().BlockByHash(hash)
+		if err != nil {
+			b.Fatal(err)
+		}
+		chainBlocks = append(chainBlocks, blk)
+	}
+	var local, synced time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Local: the same blocks into a fresh Badger-backed chain.
+		b.StopTimer()
+		db, err := store.OpenBadger(b.TempDir(), store.BadgerOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := chain.New(chain.Config{Params: chain.RegtestParams, DB: db})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for _, blk := range chainBlocks {
+			if _, err := c.ProcessBlock(blk, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		local += time.Since(start)
+		b.StopTimer()
+		db.Close()
+
+		// Over the network: a late joiner bootstrapped from src.
+		b.StartTimer()
+		start = time.Now()
+		n, stopN := benchNode(b, []string{src.P2P().Addrs()[0]}, true)
+		benchWait(b, 5*time.Minute, "the late joiner to sync", func() bool {
+			return n.Chain().BestSnapshot().Height == blocks
+		})
+		synced += time.Since(start)
+		b.StopTimer()
+		stopN()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	localRate := float64(b.N*blocks) / local.Seconds()
+	syncRate := float64(b.N*blocks) / synced.Seconds()
+	b.ReportMetric(localRate, "local-blocks/s")
+	b.ReportMetric(syncRate, "sync-blocks/s")
+	b.ReportMetric(syncRate/localRate, "ratio")
+}

@@ -1,0 +1,109 @@
+package p2p
+
+import (
+	"bytes"
+	"errors"
+	"math/big"
+	"testing"
+
+	"github.com/minichain/minichain/chain"
+)
+
+func TestProtocolRoundTrips(t *testing.T) {
+	st := Status{Genesis: chain.Hash{1}, Tip: chain.Hash{2}, Height: 77, Work: big.NewInt(123456789)}
+	enc := encodeStatus(st)
+	if enc[0] != msgStatusResp {
+		t.Fatal("type byte")
+	}
+	got, err := decodeStatus(enc[1:])
+	if err != nil || got.Tip != st.Tip || got.Height != 77 || got.Work.Cmp(st.Work) != 0 {
+		t.Fatalf("status: %+v %v", got, err)
+	}
+	loc := []chain.Hash{{3}, {4}}
+	l, stop, err := decodeGetHeaders(encodeGetHeaders(loc, chain.Hash{9})[1:])
+	if err != nil || len(l) != 2 || l[1] != loc[1] || stop != (chain.Hash{9}) {
+		t.Fatalf("getheaders: %v %v %v", l, stop, err)
+	}
+	hdrs := []chain.Header{chain.RegtestParams.GenesisBlock.Header, {Version: 2, Nonce: 5}}
+	hs, err := decodeHeaders(encodeHeaders(hdrs)[1:])
+	if err != nil || len(hs) != 2 || hs[1].Nonce != 5 {
+		t.Fatalf("headers: %v %v", hs, err)
+	}
+	raws := [][]byte{{1, 2, 3}, {}, bytes.Repeat([]byte{7}, 300)}
+	back, err := decodeRaws(encodeRaws(msgBlocks, raws)[1:], 1000)
+	if err != nil || len(back) != 3 || !bytes.Equal(back[2], raws[2]) {
+		t.Fatalf("raws: %v", err)
+	}
+	if decodeError(encodeError("boom")[1:]) != "boom" {
+		t.Fatal("error message")
+	}
+}
+
+func TestProtocolRejectsBadMessages(t *testing.T) {
+	cases := map[string]func() error{
+		"truncated status": func() error { _, err := decodeStatus(make([]byte, 40)); return err },
+		"trailing status": func() error {
+			_, err := decodeStatus(append(encodeStatus(Status{Work: big.NewInt(1)})[1:], 0))
+			return err
+		},
+		"locator too long": func() error {
+			_, _, err := decodeGetHeaders(encodeGetHeaders(make([]chain.Hash, maxLocator+1), chain.Hash{})[1:])
+			return err
+		},
+		"forged header count": func() error {
+			_, err := decodeHeaders(chain.AppendCompactSize(nil, 1999))
+			return err
+		},
+		"too many blocks asked": func() error {
+			_, err := decodeGetBlocks(encodeGetBlocks(make([]chain.Hash, maxBlocksAsked+1))[1:])
+			return err
+		},
+		"raw over the limit": func() error {
+			_, err := decodeRaws(encodeRaws(msgBlocks, [][]byte{make([]byte, 11)})[1:], 10)
+			return err
+		},
+		"forged raw count": func() error {
+			_, err := decodeRaws(chain.AppendCompactSize(nil, 1<<30), 10)
+			return err
+		},
+	}
+	for name, f := range cases {
+		if err := f(); !errors.Is(err, errMalformed) {
+			t.Errorf("%s: err %v, want errMalformed", name, err)
+		}
+	}
+}
+
+func TestMessageID(t *testing.T) {
+	hst := &Host{names: namesFor(chain.RegtestParams)}
+	g := chain.RegtestParams.GenesisBlock
+	raw := g.Serialize()
+	bt, tt := Topics(chain.RegtestParams)
+	id := hst.messageID(pbMessage(bt, raw))
+	if id != string(g.BlockHash().Bytes()) {
+		t.Fatal("a block's message ID must be its hash")
+	}
+	tx := g.Transactions[0]
+	if hst.messageID(pbMessage(tt, tx.Serialize())) != string(tx.TxHash().Bytes()) {
+		t.Fatal("a transaction's message ID must be its txid")
+	}
+}
+
+// FuzzSyncDecode feeds arbitrary bytes to every sync-message decoder: errors
+// are fine, panics and unbounded allocation are not.
+func FuzzSyncDecode(f *testing.F) {
+	f.Add(encodeStatus(Status{Genesis: chain.Hash{1}, Work: big.NewInt(5)})[1:])
+	f.Add(encodeGetHeaders([]chain.Hash{{1}}, chain.Hash{})[1:])
+	f.Add(encodeHeaders([]chain.Header{{}})[1:])
+	f.Add(encodeRaws(msgBlocks, [][]byte{{1, 2}})[1:])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = decodeStatus(b)
+		_, _, _ = decodeGetHeaders(b)
+		_, _ = decodeHeaders(b)
+		_, _ = decodeGetBlocks(b)
+		if raws, err := decodeRaws(b, 1<<20); err == nil && len(raws) > len(b) {
+			t.Fatalf("%d raws from %d bytes", len(raws), len(b))
+		}
+		_ = decodeError(b)
+	})
+}
