@@ -130,7 +130,10 @@ var (
 )
 
 // DevnetParams is the network docker compose runs: a block about every 10 s
-// from a few CPU miners, retargeting every 20 blocks.
+// from a few CPU miners, retargeting every 20 blocks. The genesis block
+// starts at an easier difficulty than the 10 s target for three miners, so a
+// fresh network gets its first blocks within seconds and the retargets
+// (at most x4 each) bring it to the target within a few minutes.
 var DevnetParams = newParams(Params{
 	Name:                     "devnet",
 	PowLimitBits:             0x1f00ffff,
@@ -148,10 +151,12 @@ var DevnetParams = newParams(Params{
 }, genesisSpec{
 	message:   "minichain devnet genesis",
 	timestamp: 1763683200, // 2025-11-21 00:00:00 UTC
-	bits:      0x1f00ffff,
-	nonce:     51957,
-	allocs:    []GenesisAlloc{{PubKeyHash: devnetFaucetPKH, Value: 1_000_000 * UnitsPerCoin}},
-}, "0000dd951b1061466701776ff74a93060cb93f46250ca1215c8e35ed9de147a3")
+	// About 2^24 hashes a block to start with: a second or so from three
+	// single-threaded miners; the first retargets settle at 10 s.
+	bits:   0x1e010000,
+	nonce:  3709031,
+	allocs: []GenesisAlloc{{PubKeyHash: devnetFaucetPKH, Value: 1_000_000 * UnitsPerCoin}},
+}, "0000003076c0479fd2e7f64b0a617ad2ea7c1863826d8416330a3e59dc79f083")
 
 // RegtestParams is the network for tests: minimum difficulty (about every
 // second hash is a block), no retargeting and a short coinbase maturity.

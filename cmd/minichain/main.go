@@ -42,6 +42,7 @@ func commands() []command {
 		{"validate", "re-validate a node's whole chain", runValidate},
 		{"mine", "mine N blocks on a node now (regtest and devnet)", runMine},
 		{"token", "print a node's API token (for scripts and containers)", runToken},
+		{"health", "exit 0 when the node answers its API (container healthcheck)", runHealth},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("minichain", version); return nil }},
 	}
 }

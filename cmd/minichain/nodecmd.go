@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -183,4 +185,32 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintln(stdout, strings.TrimSpace(string(b)))
 	return err
+}
+
+// runHealth checks that a node answers its API: the container image's
+// healthcheck (the image has no shell and no curl).
+func runHealth(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("health", stderr)
+	apiAddr := fs.String("api-addr", node.DefaultAPIAddr, "the node's API address (a wildcard host means this machine)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(*apiAddr)
+	if err != nil {
+		return usagef("--api-addr %q: %v", *apiAddr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/api/v1/status")
+	if err != nil {
+		return fmt.Errorf("unhealthy: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("unhealthy: status answered %s", resp.Status)
+	}
+	fmt.Fprintln(stdout, "healthy")
+	return nil
 }
