@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -67,12 +69,48 @@ func OpenBadger(dir string, o BadgerOptions) (*Badger, error) {
 		WithCompression(options.Snappy)
 	if o.InMemory {
 		opts.Dir, opts.ValueDir = "", ""
+	} else if err := removeEmptyLogs(dir, o.Logger); err != nil {
+		return nil, fmt.Errorf("open badger store in %s: %w", dir, err)
 	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open badger store in %s: %w", dir, err)
 	}
 	return &Badger{db: db}, nil
+}
+
+// removeEmptyLogs deletes zero-length value-log (.vlog) and memtable (.mem)
+// files. Badger creates such a file and only then sizes it and writes its
+// header; a process killed in between leaves it empty, and Badger v4.9.6
+// then refuses to open the store ("Create a new file"). An empty log holds
+// nothing the LSM tree can point to (a value is synced before the key that
+// points to it), so removing it loses nothing, and Badger creates the next
+// log as usual.
+func removeEmptyLogs(dir string, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !(strings.HasSuffix(name, ".vlog") || strings.HasSuffix(name, ".mem")) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("remove the empty log %s left by a crash: %w", name, err)
+		}
+		if log != nil {
+			log.Warn("removed an empty log file left by a crash", "file", name, "component", "badger")
+		}
+	}
+	return nil
 }
 
 // View runs fn in a read-only Badger transaction.
