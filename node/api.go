@@ -57,6 +57,7 @@ func (n *Node) newServer() *http.Server {
 	}, false))
 	n.registerGauges()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	n.registerExplorer(mux)
 	return &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
