@@ -21,6 +21,10 @@ type Config struct {
 	// ScriptWorkers is how many goroutines verify one block's scripts; 0
 	// means GOMAXPROCS.
 	ScriptWorkers int
+	// SigCache, if set, is consulted and filled when blocks connect; share
+	// it with the mempool so a block's transactions seen before are not
+	// verified twice. Nil verifies every signature.
+	SigCache *SigCache
 	// MaxOrphans bounds the orphan pool (default 256 blocks).
 	MaxOrphans int
 	// OrphanTTL is how long an orphan waits for its parent (default 1 h).
@@ -107,7 +111,7 @@ func New(cfg Config) (*Chain, error) {
 		params:     cfg.Params,
 		db:         cfg.DB,
 		log:        log,
-		connOpts:   ConnectOptions{ScriptWorkers: cfg.ScriptWorkers},
+		connOpts:   ConnectOptions{ScriptWorkers: cfg.ScriptWorkers, SigCache: cfg.SigCache},
 		events:     newEventHub(),
 		index:      make(map[Hash]*blockNode),
 		candidates: make(map[*blockNode]struct{}),

@@ -26,6 +26,7 @@ type scriptEngine struct {
 	amount uint64
 	pk     []byte // the locking script, committed to as the script code
 	sh     *SigHashes
+	cache  *SigCache
 	stack  [][]byte
 	ops    int
 }
@@ -40,6 +41,11 @@ type scriptEngine struct {
 //
 // sh may be nil; pass NewSigHashes(tx) when checking several inputs.
 func VerifyScript(sigScript, pkScript []byte, tx *Tx, idx int, amount uint64, sh *SigHashes) error {
+	return verifyScript(sigScript, pkScript, tx, idx, amount, sh, nil)
+}
+
+// verifyScript is VerifyScript with a signature cache (nil: none).
+func verifyScript(sigScript, pkScript []byte, tx *Tx, idx int, amount uint64, sh *SigHashes, cache *SigCache) error {
 	if len(sigScript) > MaxScriptSize || len(pkScript) > MaxScriptSize {
 		return ruleError(ErrScriptTooBig, "input %d: script larger than %d bytes", idx, MaxScriptSize)
 	}
@@ -49,7 +55,7 @@ func VerifyScript(sigScript, pkScript []byte, tx *Tx, idx int, amount uint64, sh
 	if sh == nil {
 		sh = NewSigHashes(tx)
 	}
-	e := &scriptEngine{tx: tx, idx: idx, amount: amount, pk: pkScript, sh: sh}
+	e := &scriptEngine{tx: tx, idx: idx, amount: amount, pk: pkScript, sh: sh, cache: cache}
 	if err := e.run(sigScript); err != nil {
 		return err
 	}
@@ -199,17 +205,25 @@ func (e *scriptEngine) checkSig(sig, pub []byte) (bool, error) {
 	if hashType != SigHashAll {
 		return false, ruleError(ErrSigHashType, "input %d: sighash type %#02x is not SIGHASH_ALL", e.idx, byte(hashType))
 	}
-	pk, err := ParsePubKey(pub)
+	digest, err := CalcSignatureHash(e.tx, e.idx, e.pk, e.amount, hashType, e.sh)
 	if err != nil {
 		return false, err
 	}
-	digest, err := CalcSignatureHash(e.tx, e.idx, e.pk, e.amount, hashType, e.sh)
+	var key [32]byte
+	if e.cache != nil {
+		key = sigCacheKey(digest, sig, pub)
+		if e.cache.has(key) {
+			return true, nil
+		}
+	}
+	pk, err := ParsePubKey(pub)
 	if err != nil {
 		return false, err
 	}
 	if err := VerifySignature(pk, digest[:], sig[:len(sig)-1]); err != nil {
 		return false, err
 	}
+	e.cache.add(key)
 	return true, nil
 }
 

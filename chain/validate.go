@@ -210,6 +210,9 @@ type ScriptJob struct {
 	PkScript  []byte
 	Amount    uint64
 	SigHashes *SigHashes
+	// Cache, if set, skips signature checks that passed before and
+	// remembers the ones that pass now.
+	Cache *SigCache
 }
 
 // CheckScripts verifies every job on up to workers goroutines (0 means
@@ -223,7 +226,7 @@ func CheckScripts(jobs []ScriptJob, workers int) error {
 		workers = len(jobs)
 	}
 	run := func(j *ScriptJob) error {
-		return VerifyScript(j.Tx.TxIn[j.Index].SigScript, j.PkScript, j.Tx, j.Index, j.Amount, j.SigHashes)
+		return verifyScript(j.Tx.TxIn[j.Index].SigScript, j.PkScript, j.Tx, j.Index, j.Amount, j.SigHashes, j.Cache)
 	}
 	if workers <= 1 {
 		for i := range jobs {
@@ -266,6 +269,9 @@ type ConnectOptions struct {
 	// ScriptWorkers is how many goroutines verify scripts; 0 means
 	// GOMAXPROCS, 1 verifies on the calling goroutine.
 	ScriptWorkers int
+	// SigCache, if set, holds signatures already verified (by the
+	// mempool, say), which are then not verified again.
+	SigCache *SigCache
 }
 
 // ConnectBlock checks that block b (whose txids are given, as
@@ -318,7 +324,7 @@ func ConnectBlock(b *Block, txids []Hash, height int32, prevMTP int64, view *Utx
 		}
 		sh := NewSigHashes(tx)
 		for k := range tx.TxIn {
-			jobs = append(jobs, ScriptJob{Tx: tx, Index: k, PkScript: prev[k].PkScript, Amount: prev[k].Value, SigHashes: sh})
+			jobs = append(jobs, ScriptJob{Tx: tx, Index: k, PkScript: prev[k].PkScript, Amount: prev[k].Value, SigHashes: sh, Cache: opts.SigCache})
 			undo = append(undo, SpentOutput{OutPoint: tx.TxIn[k].PrevOut, Entry: *prev[k]})
 			if _, err := view.Spend(tx.TxIn[k].PrevOut); err != nil {
 				return nil, err

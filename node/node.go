@@ -75,11 +75,14 @@ func New(cfg Config) (n *Node, err error) {
 			n.close()
 		}
 	}()
-	n.chain, err = chain.New(chain.Config{Params: cfg.Params, DB: n.db, Logger: cfg.Logger.With("component", "chain")})
+	// One signature cache for the chain and the mempool: a transaction
+	// verified on entering the pool is not verified again in its block.
+	sigs := chain.NewSigCache(0)
+	n.chain, err = chain.New(chain.Config{Params: cfg.Params, DB: n.db, SigCache: sigs, Logger: cfg.Logger.With("component", "chain")})
 	if err != nil {
 		return nil, err
 	}
-	n.mempool, err = mempool.New(mempool.Config{Params: cfg.Params, Chain: n.chain, DB: n.db,
+	n.mempool, err = mempool.New(mempool.Config{Params: cfg.Params, Chain: n.chain, DB: n.db, SigCache: sigs,
 		Logger: cfg.Logger.With("component", "mempool")})
 	if err != nil {
 		return nil, err

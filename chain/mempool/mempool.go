@@ -44,6 +44,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// SigCache, if set, remembers the signatures the pool verified; give
+	// the chain the same cache so it does not verify them again when their
+	// block connects.
+	SigCache *chain.SigCache
 }
 
 // TxDesc is a transaction in the pool.
@@ -272,7 +276,7 @@ func (m *Mempool) maybeAccept(tx *chain.Tx, txid chain.Hash) (*TxDesc, []chain.H
 	sh := chain.NewSigHashes(tx)
 	jobs := make([]chain.ScriptJob, len(tx.TxIn))
 	for i := range tx.TxIn {
-		jobs[i] = chain.ScriptJob{Tx: tx, Index: i, PkScript: prev[i].PkScript, Amount: prev[i].Value, SigHashes: sh}
+		jobs[i] = chain.ScriptJob{Tx: tx, Index: i, PkScript: prev[i].PkScript, Amount: prev[i].Value, SigHashes: sh, Cache: m.cfg.SigCache}
 	}
 	if err := chain.CheckScripts(jobs, 1); err != nil {
 		return nil, nil, err
