@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/minichain/minichain/node/sim"
+)
+
+// partitionFlags is the repeatable --partition flag.
+type partitionFlags []sim.Partition
+
+func (p *partitionFlags) String() string {
+	var parts []string
+	for _, x := range *p {
+		parts = append(parts, fmt.Sprintf("%v-%v@%g", x.Start, x.Heal, x.Fraction))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p *partitionFlags) Set(s string) error {
+	x, err := sim.ParsePartition(s)
+	if err != nil {
+		return err
+	}
+	*p = append(*p, x)
+	return nil
+}
+
+// floatFlag is a flag.Value parsed by a function.
+type floatFlag struct {
+	v     *float64
+	parse func(string) (float64, error)
+}
+
+func (f floatFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.v)
+}
+func (f floatFlag) Set(s string) error {
+	v, err := f.parse(s)
+	if err != nil {
+		return err
+	}
+	*f.v = v
+	return nil
+}
+
+// sharesFlag is --shares.
+type sharesFlag struct{ v *[]float64 }
+
+func (f sharesFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return strings.Trim(strings.ReplaceAll(fmt.Sprint(*f.v), " ", ","), "[]")
+}
+func (f sharesFlag) Set(s string) error {
+	v, err := sim.ParseShares(s)
+	if err != nil {
+		return err
+	}
+	*f.v = v
+	return nil
+}
+
+func runSim(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sim", stderr)
+	cfg := sim.Defaults
+	var parts partitionFlags
+	fs.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "number of nodes")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "simulated time during which blocks are mined and transactions sent")
+	fs.DurationVar(&cfg.BlockInterval, "block-interval", cfg.BlockInterval, "mean time between blocks of the whole network")
+	fs.Var(sharesFlag{&cfg.Shares}, "shares", "hash-power fractions of nodes 0, 1, ... (comma-separated; the other nodes split the rest; default equal)")
+	fs.IntVar(&cfg.Peers, "peers", cfg.Peers, "peers each node dials at random (0: every node connects to every other)")
+	fs.DurationVar(&cfg.Latency, "latency", cfg.Latency, "one-way latency of every link")
+	fs.Var(floatFlag{&cfg.Bandwidth, sim.ParseBandwidth}, "bandwidth", "each node's upload bandwidth in bit/s, e.g. 20M, 800k (0: unlimited)")
+	fs.Float64Var(&cfg.TxRate, "tx-rate", cfg.TxRate, "transactions per simulated second (0: none)")
+	fs.Var(&parts, "partition", "split the network at START and heal it at HEAL: START-HEAL[@FRACTION], e.g. 2h-3h or 30m-90m@0.3 (repeatable)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed and flags give the same report")
+	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "after --duration, mine on for at most this long until every node agrees on the tip")
+	out := fs.String("out", "", "directory to write report.json, propagation.svg and stale.svg into")
+	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: minichain sim [flags]")
+		fmt.Fprintln(stderr, "\nSimulates a network of nodes running the real chain, mempool and block")
+		fmt.Fprintln(stderr, "templates in virtual time, with modelled mining and links. See docs/SIMULATION.md.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	cfg.Partitions = parts
+	if cfg.Settle == 0 {
+		cfg.Settle = -1 // the flag's 0 means no settling
+	}
+	wallStart := time.Now()
+	if !*quiet {
+		cfg.Progress = func(now time.Duration, blocks int) {
+			fmt.Fprintf(stderr, "simulated %v of %v: %d blocks (%.1fs wall)\n", now, cfg.Duration, blocks, time.Since(wallStart).Seconds())
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	s, err := sim.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	report, err := s.Run(ctx)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(wallStart)
+	if *asJSON {
+		if _, err := stdout.Write(report.JSON()); err != nil {
+			return err
+		}
+	} else if err := report.WriteTable(stdout); err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := report.WriteFiles(*out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s, %s and %s\n", filepath.Join(*out, "report.json"),
+			filepath.Join(*out, "propagation.svg"), filepath.Join(*out, "stale.svg"))
+	}
+	fmt.Fprintf(stderr, "wall clock: %v for %v simulated (%.0f× real time)\n", wall.Round(time.Millisecond),
+		time.Duration(report.EndSeconds*1e9).Round(time.Second), report.EndSeconds/wall.Seconds())
+	return nil
+}
