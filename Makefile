@@ -2,7 +2,8 @@
 #
 #   make build   builds ./bin/minichain
 #   make test    the whole suite: gofmt check, go vet, race-enabled unit tests,
-#                short fuzz runs of every decoder (and, once it exists, e2e)
+#                the simulator's long tests, short fuzz runs of every decoder,
+#                and the e2e suite in Docker
 
 GO        ?= go
 FUZZTIME  ?= 8s
@@ -21,7 +22,7 @@ FUZZ_TARGETS := \
 COMPOSE   := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 IMAGE     ?= minichain:dev
 
-.PHONY: all build test unit e2e fmt-check vet race fuzz clean linux docker up down
+.PHONY: all build test unit e2e fmt-check vet race sim fuzz clean linux docker up down
 
 all: build
 
@@ -31,7 +32,7 @@ build:
 
 test: unit e2e
 
-unit: fmt-check vet race fuzz
+unit: fmt-check vet race sim fuzz
 
 # e2e runs the container suite. Without a Docker engine it says so loudly and
 # skips, except under CI=true, where that is a failure.
@@ -73,6 +74,12 @@ vet:
 
 race:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# sim runs the simulator's long tests (the stale-rate physics, determinism,
+# a partitioned 20-node network), which skip under -race: the race detector
+# slows its one-goroutine event loop twenty-fold.
+sim:
+	$(GO) test -count=1 -timeout 10m ./node/sim
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
