@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -102,6 +103,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the network's Prometheus series (optional).
 	Registerer prometheus.Registerer
+	// HostOptions are appended to the libp2p options the host is built
+	// with. Tests use them to run the real stack over a simulated network
+	// (x/simlibp2p's QUIC transport over simnet, in virtual time); a node
+	// has no need of them.
+	HostOptions []libp2p.Option
 }
 
 // Defaults.

@@ -81,7 +81,7 @@ func New(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	hst.h, err = libp2p.New(
+	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
 		libp2p.ConnectionManager(cm),
@@ -91,7 +91,8 @@ func New(cfg Config) (*Host, error) {
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
 		libp2p.AddrsFactory(preferNonLoopback),
-	)
+	}
+	hst.h, err = libp2p.New(append(opts, cfg.HostOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
