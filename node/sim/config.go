@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ type Config struct {
 	// connected first by a random tree); 0 means every node connects to
 	// every other.
 	Peers int
+	// Topology, if set, is the graph itself: Topology[i] lists node i's
+	// peers (symmetric, no self-links), and Peers is ignored.
+	Topology [][]int
 	// Latency is the one-way delay of every link.
 	Latency time.Duration
 	// Bandwidth is each node's upload rate in bits per second, shared by
@@ -127,6 +131,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --tx-rate %v: want 0 to 10000 per second", ErrConfig, c.TxRate)
 	case len(c.Shares) > c.Nodes:
 		return fmt.Errorf("%w: %d shares for %d nodes", ErrConfig, len(c.Shares), c.Nodes)
+	}
+	if c.Topology != nil {
+		if err := checkTopology(c.Topology, c.Nodes); err != nil {
+			return err
+		}
 	}
 	sum := 0.0
 	for i, s := range c.Shares {
@@ -248,4 +257,25 @@ func ParseBandwidth(s string) (float64, error) {
 		return 0, fmt.Errorf("%w: bandwidth %q: want bits per second, e.g. 20M or 800k (0 for unlimited)", ErrConfig, s)
 	}
 	return v * mult, nil
+}
+
+// checkTopology checks an explicit graph: one peer list per node, peers in
+// range, no self-links or duplicates, every link listed at both ends.
+func checkTopology(adj [][]int, nodes int) error {
+	if len(adj) != nodes {
+		return fmt.Errorf("%w: topology has %d nodes, config %d", ErrConfig, len(adj), nodes)
+	}
+	for i, peers := range adj {
+		seen := make(map[int]bool, len(peers))
+		for _, p := range peers {
+			if p < 0 || p >= nodes || p == i || seen[p] {
+				return fmt.Errorf("%w: topology: node %d has a bad peer %d", ErrConfig, i, p)
+			}
+			seen[p] = true
+			if !slices.Contains(adj[p], i) {
+				return fmt.Errorf("%w: topology: link %d-%d is listed at one end only", ErrConfig, i, p)
+			}
+		}
+	}
+	return nil
 }

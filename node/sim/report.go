@@ -242,17 +242,19 @@ func (s *Sim) report() *Report {
 	need := func(frac float64) int { return int(math.Ceil(frac*float64(c.Nodes))) - 1 }
 	for _, b := range s.blockLog {
 		r.Propagation.Blocks++
-		for _, d := range b.arrivals[min(1, len(b.arrivals)):] { // the miner's own 0 is not a delay
-			all = append(all, millis(d))
+		for _, a := range b.arrivals {
+			if a.node != b.miner { // the miner's own 0 is not a delay
+				all = append(all, millis(a.delay))
+			}
 		}
 		if k := need(0.5); k < len(b.arrivals) {
-			to50 = append(to50, millis(b.arrivals[k]))
+			to50 = append(to50, millis(b.arrivals[k].delay))
 		}
 		if k := need(0.9); k < len(b.arrivals) {
-			to90 = append(to90, millis(b.arrivals[k]))
+			to90 = append(to90, millis(b.arrivals[k].delay))
 		}
 		if len(b.arrivals) == c.Nodes {
-			to100 = append(to100, millis(b.arrivals[c.Nodes-1]))
+			to100 = append(to100, millis(b.arrivals[c.Nodes-1].delay))
 			r.Propagation.ReachedAll++
 		}
 	}

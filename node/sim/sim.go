@@ -52,6 +52,7 @@ type Sim struct {
 	inflight int   // network messages in flight
 	failed   error // the first internal error; stops the run
 	ran      bool
+	scripted bool // tests inject the blocks: no mining, no traffic
 
 	nodes    []*simNode
 	sides    [][]uint8 // sides[i][node]: side of the node in partition i
@@ -69,16 +70,16 @@ type Sim struct {
 // simNode is one node: a real chain and mempool, plus what the model keeps
 // of its network state.
 type simNode struct {
-	id         int
-	chain      *chain.Chain
-	pool       *mempool.Mempool
-	sub        *chain.Subscription
-	peers      []int
-	payTo      []byte
-	uplinkFree time.Duration                // when the node's upload link is next free
-	orphans    []chain.Hash                 // blocks waiting in the chain's orphan pool
-	requested  map[chain.Hash]time.Duration // sync requests in flight, by wanted block
-	readd      []*chain.Tx                  // transactions of disconnected blocks
+	id        int
+	chain     *chain.Chain
+	pool      *mempool.Mempool
+	sub       *chain.Subscription
+	peers     []int
+	payTo     []byte
+	up        uplink                       // what the node is sending
+	orphans   []chain.Hash                 // blocks waiting in the chain's orphan pool
+	requested map[chain.Hash]time.Duration // sync requests in flight, by wanted block
+	readd     []*chain.Tx                  // transactions of disconnected blocks
 }
 
 // blockRecord is what the simulator knows of a mined block.
@@ -89,7 +90,13 @@ type blockRecord struct {
 	height   int32
 	mined    time.Duration
 	size     int
-	arrivals []time.Duration // delay to each node that accepted it, in order
+	arrivals []arrival // each node that accepted it, in order of time
+}
+
+// arrival is a block reaching a node, delay after it was mined.
+type arrival struct {
+	node  int
+	delay time.Duration
 }
 
 type reorgRecord struct {
@@ -135,7 +142,10 @@ func New(cfg Config) (*Sim, error) {
 		s.cum = append(s.cum, acc)
 	}
 	netRNG := rand.New(rand.NewPCG(cfg.Seed, 3))
-	topo := buildTopology(cfg.Nodes, cfg.Peers, netRNG)
+	topo := cfg.Topology
+	if topo == nil {
+		topo = buildTopology(cfg.Nodes, cfg.Peers, netRNG)
+	}
 	for _, p := range cfg.Partitions {
 		s.sides = append(s.sides, splitSides(cfg.Nodes, p.Fraction, netRNG))
 	}
@@ -212,8 +222,10 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 		s.at(p.Start, func() { s.cutNow = s.sides[i] })
 		s.at(p.Heal, func() { s.heal(s.sides[i]) })
 	}
-	s.scheduleMining()
-	s.gen.start()
+	if !s.scripted {
+		s.scheduleMining()
+		s.gen.start()
+	}
 	end := s.cfg.Duration + s.cfg.Settle
 	nextProgress := progressEvery
 	for n := 0; len(s.queue) > 0; n++ {
@@ -324,33 +336,103 @@ func (s *Sim) mineBlock() {
 // isCut reports whether the active partition separates a and b.
 func (s *Sim) isCut(a, b int) bool { return s.cutNow != nil && s.cutNow[a] != s.cutNow[b] }
 
-// send puts a message of size bytes on the link from -> to: it leaves when
-// the sender's upload link is free, takes size/bandwidth to send and
-// Latency to arrive. deliver runs on arrival unless a partition cut the
-// link meanwhile.
+// send puts a message of size bytes on the link from -> to. The sender's
+// upload bandwidth is shared equally by everything it is sending at the
+// moment (as fair queueing and congestion control share a real uplink),
+// so a block relayed to six peers reaches all six after six times its
+// transmission time. The message then takes Latency to arrive; deliver runs
+// on arrival unless a partition cut the link meanwhile.
 func (s *Sim) send(from, to int, size int, deliver func()) {
 	if s.isCut(from, to) {
 		s.net.dropped++
 		return
 	}
 	size += msgOverhead
-	n := s.nodes[from]
-	start := max(s.now, n.uplinkFree)
-	done := start
-	if s.cfg.Bandwidth > 0 {
-		done += time.Duration(math.Round(float64(size) * 8 / s.cfg.Bandwidth * 1e9))
-	}
-	n.uplinkFree = done
 	s.net.messages++
 	s.net.bytes += int64(size)
 	s.inflight++
-	s.at(done+s.cfg.Latency, func() {
-		s.inflight--
-		if s.isCut(from, to) {
-			s.net.dropped++
-			return
+	arrive := func() {
+		s.at(s.now+s.cfg.Latency, func() {
+			s.inflight--
+			if s.isCut(from, to) {
+				s.net.dropped++
+				return
+			}
+			deliver()
+		})
+	}
+	if s.cfg.Bandwidth <= 0 {
+		arrive()
+		return
+	}
+	n := s.nodes[from]
+	n.up.advance(s.now, s.cfg.Bandwidth)
+	n.up.active = append(n.up.active, &transfer{bits: float64(size) * 8, done: arrive})
+	s.scheduleUplink(n)
+}
+
+// uplink is a node's upload link shared by its transfers in progress.
+type uplink struct {
+	active  []*transfer
+	last    time.Duration // when the transfers' remaining bits were last updated
+	version uint64        // invalidates completion events scheduled before a change
+}
+
+// transfer is a message being sent.
+type transfer struct {
+	bits float64 // still to send
+	done func()  // called when the last bit has left
+}
+
+// advance brings the remaining bits up to now: each active transfer got an
+// equal share of the bandwidth since the last update.
+func (u *uplink) advance(now time.Duration, bandwidth float64) {
+	if n := len(u.active); n > 0 && now > u.last {
+		sent := (now - u.last).Seconds() * bandwidth / float64(n)
+		for _, t := range u.active {
+			t.bits -= sent
 		}
-		deliver()
+	}
+	u.last = now
+}
+
+// scheduleUplink schedules the next completion on n's uplink: the transfer
+// with the fewest bits left, finishing after n times its bits at the full
+// rate, n the number sharing the link.
+func (s *Sim) scheduleUplink(n *simNode) {
+	u := &n.up
+	u.version++
+	if len(u.active) == 0 {
+		return
+	}
+	least := u.active[0].bits
+	for _, t := range u.active[1:] {
+		least = min(least, t.bits)
+	}
+	wait := time.Duration(math.Ceil(max(least, 0) * float64(len(u.active)) / s.cfg.Bandwidth * 1e9))
+	v := u.version
+	s.at(s.now+wait, func() {
+		if v != u.version {
+			return // the set of transfers changed; a newer event stands
+		}
+		u.advance(s.now, s.cfg.Bandwidth)
+		keep := u.active[:0]
+		var finished []*transfer
+		for _, t := range u.active {
+			if t.bits <= 1e-3 {
+				finished = append(finished, t)
+			} else {
+				keep = append(keep, t)
+			}
+		}
+		for i := len(keep); i < len(u.active); i++ {
+			u.active[i] = nil
+		}
+		u.active = keep
+		for _, t := range finished {
+			t.done()
+		}
+		s.scheduleUplink(n)
 	})
 }
 
@@ -409,7 +491,7 @@ func (s *Sim) acceptBlock(n *simNode, b *chain.Block, h chain.Hash, from int, vi
 	for _, blk := range accepted {
 		bh := blk.BlockHash()
 		if rec := s.blocks[bh]; rec != nil {
-			rec.arrivals = append(rec.arrivals, s.now-rec.mined)
+			rec.arrivals = append(rec.arrivals, arrival{node: n.id, delay: s.now - rec.mined})
 		}
 		if !viaSync {
 			s.relayBlock(n, blk, bh, from)

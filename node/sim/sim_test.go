@@ -250,6 +250,11 @@ func TestConfigErrors(t *testing.T) {
 		{Nodes: 4, Partitions: []Partition{{Start: time.Hour, Heal: 2 * time.Hour, Fraction: 1.5}}},
 		{Nodes: 1, Partitions: []Partition{{Start: time.Hour, Heal: 2 * time.Hour}}},
 		{Nodes: 4, Partitions: []Partition{{Start: time.Hour, Heal: 3 * time.Hour}, {Start: 2 * time.Hour, Heal: 4 * time.Hour}}},
+		{Nodes: 3, Topology: [][]int{{1}, {0}}},
+		{Nodes: 2, Topology: [][]int{{1}, {}}},
+		{Nodes: 2, Topology: [][]int{{0}, {}}},
+		{Nodes: 2, Topology: [][]int{{2}, {}}},
+		{Nodes: 3, Topology: [][]int{{1, 1}, {0}, {}}},
 	} {
 		if err := c.Validate(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: got %v, want ErrConfig", c, err)
