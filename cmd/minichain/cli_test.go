@@ -96,10 +96,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startNodeProcess(t *testing.T, datadir, addr string) *runningNode {
+func startNodeProcess(t *testing.T, datadir, addr string, extra ...string) *runningNode {
 	t.Helper()
-	cmd := exec.Command(binary, "node", "--network", "regtest", "--datadir", datadir, "--api-addr", addr, "--miner-threads", "1",
-		"--p2p-listen", "/ip4/127.0.0.1/tcp/0")
+	args := append([]string{"node", "--network", "regtest", "--datadir", datadir, "--api-addr", addr, "--miner-threads", "1",
+		"--p2p-listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "MINICHAIN_LOG_LEVEL=info")
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -243,6 +244,13 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"status", "--node", "http://127.0.0.1:1"}, 1, "connect"},
 		{[]string{"proof", "nothex"}, 2, "not a txid"},
 		{[]string{"wallet", "balance", "--wallet", "/nonexistent/w.json", "--network", "regtest"}, 1, "no wallet at"},
+		{[]string{"sim", "--nodes", "-3"}, 2, "--nodes -3"},
+		{[]string{"sim", "--partition", "3h-2h"}, 2, "heal must come after start"},
+		{[]string{"sim", "--bandwidth", "fast"}, 2, "want bits per second"},
+		{[]string{"sim", "--shares", "0.8,0.7"}, 2, "more than 1"},
+		{[]string{"loadgen", "--node", "ftp://x"}, 2, "not an http:// or https:// URL"},
+		{[]string{"loadgen", "--node", "http://127.0.0.1:1", "--token-file", "/nonexistent"}, 1, "needs its API token"},
+		{[]string{"loadgen", "--fund", "abc"}, 2, "--fund"},
 	}
 	for _, tc := range cases {
 		_, errOut, err := cliRun(nil, tc.args...)
@@ -313,5 +321,74 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	jsonOut(t, cli(t, nil, append([]string{"tx", sent["txid"].(string), "--json"}, common...)...), &tx)
 	if tx["in_mempool"] != true {
 		t.Fatalf("the acknowledged payment is gone: %v", tx)
+	}
+}
+
+// TestCLISim: the same seed and flags print the same report and write the
+// same files; the report says every node ended on one tip.
+func TestCLISim(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"sim", "--nodes", "8", "--duration", "3h", "--block-interval", "5m", "--peers", "2",
+		"--tx-rate", "0.05", "--partition", "30m-1h", "--seed", "3", "--quiet"}
+	out1 := cli(t, nil, append(args, "--out", filepath.Join(dir, "a"))...)
+	out2 := cli(t, nil, append(args, "--out", filepath.Join(dir, "b"))...)
+	if out1 != out2 {
+		t.Fatalf("same seed, different tables:\n%s\n---\n%s", out1, out2)
+	}
+	if !strings.Contains(out1, "one tip: yes") || !strings.Contains(out1, "partition") {
+		t.Fatalf("unexpected table:\n%s", out1)
+	}
+	for _, f := range []string{"report.json", "propagation.svg", "stale.svg"} {
+		a, err := os.ReadFile(filepath.Join(dir, "a", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "b", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two runs of the same seed", f)
+		}
+	}
+	var report struct {
+		Blocks struct {
+			Mined     int `json:"mined"`
+			MainChain int `json:"main_chain"`
+			Stale     int `json:"stale"`
+		} `json:"blocks"`
+		Final struct {
+			OneTip bool `json:"one_tip"`
+		} `json:"final"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "a", "report.json"))
+	jsonOut(t, string(b), &report)
+	if !report.Final.OneTip || report.Blocks.Mined == 0 || report.Blocks.Mined != report.Blocks.MainChain+report.Blocks.Stale {
+		t.Fatalf("report: %+v", report)
+	}
+}
+
+// TestCLILoadgen runs loadgen against a mining node process.
+func TestCLILoadgen(t *testing.T) {
+	datadir := filepath.Join(t.TempDir(), "node")
+	addr := freePort(t)
+	nodeURL := "http://" + addr
+	rn := startNodeProcess(t, datadir, addr)
+	defer rn.stop(t)
+	cli(t, nil, "mine", "12", "--network", "regtest", "--node", nodeURL, "--datadir", datadir)
+	out := cli(t, nil, "loadgen", "--node", nodeURL, "--token-file", filepath.Join(datadir, "api.token"),
+		"--wallets", "4", "--rate", "10", "--count", "20", "--confirm-wait", "0", "--seed", "5", "--json", "--quiet")
+	var r struct {
+		Sent, Accepted, Confirmed, Unconfirmed int
+		Skipped                                int `json:"skipped_no_coin_ready"`
+		Rejected                               map[string]int
+	}
+	jsonOut(t, out, &r)
+	rejected := 0
+	for _, n := range r.Rejected {
+		rejected += n
+	}
+	if r.Sent+r.Skipped != 20 || r.Accepted+rejected != r.Sent || r.Accepted == 0 || r.Confirmed+r.Unconfirmed != r.Accepted {
+		t.Fatalf("loadgen report does not add up: %s", out)
 	}
 }

@@ -5,6 +5,7 @@
 //	minichain wallet    a local wallet: create, restore, address, balance, list, export, import
 //	minichain send      pay from the local wallet through a node
 //	minichain status | block | tx | mempool | peers | proof | validate
+//	minichain loadgen   traffic against running nodes, with a latency report
 //	minichain sim       simulate a network in virtual time (docs/SIMULATION.md)
 //
 // Run "minichain help" or "minichain <command> -h" for details.
@@ -42,6 +43,7 @@ func commands() []command {
 		{"proof", "fetch a transaction's Merkle proof and verify it locally (SPV)", runProof},
 		{"validate", "re-validate a node's whole chain", runValidate},
 		{"mine", "mine N blocks on a node now (regtest and devnet)", runMine},
+		{"loadgen", "send random transfers between fresh wallets through running nodes and measure them", runLoadgen},
 		{"sim", "simulate a network in virtual time over the real consensus code", runSim},
 		{"token", "print a node's API token (for scripts and containers)", runToken},
 		{"health", "exit 0 when the node answers its API (container healthcheck)", runHealth},
