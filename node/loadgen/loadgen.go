@@ -214,6 +214,8 @@ type Generator struct {
 	rng     *mrand.Rand
 	wallets []*lgWallet
 
+	outMu sync.Mutex // serialises progress lines
+
 	mu       sync.Mutex
 	txs      map[chain.Hash]*sentTx
 	order    []*sentTx
@@ -277,9 +279,13 @@ func New(ctx context.Context, cfg Config) (*Generator, error) {
 	return g, nil
 }
 
+// progress writes a line to Config.Progress; the sender and the reporter
+// both write, one line at a time.
 func (g *Generator) progress(format string, a ...any) {
 	if g.cfg.Progress != nil {
+		g.outMu.Lock()
 		fmt.Fprintf(g.cfg.Progress, format+"\n", a...)
+		g.outMu.Unlock()
 	}
 }
 
