@@ -210,9 +210,12 @@ func (n *Node) TxByID(txid chain.Hash) (api.Tx, error) {
 	}
 	var prev []*chain.UtxoEntry
 	if undo, err := n.chain.BlockUndo(loc.BlockHash); err == nil {
+		// The undo data lists the spent outputs of the block's non-coinbase
+		// inputs in order; skip those of the transactions before this one.
+		// A coinbase (index 0) spends nothing.
 		k := 0
-		for _, t := range blk.Transactions[1:loc.Index] {
-			k += len(t.TxIn)
+		for i := 1; i < int(loc.Index); i++ {
+			k += len(blk.Transactions[i].TxIn)
 		}
 		if loc.Index > 0 && k+len(tx.TxIn) <= len(undo) {
 			for j := range tx.TxIn {

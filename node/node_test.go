@@ -193,6 +193,11 @@ func TestReadEndpoints(t *testing.T) {
 	if tx.Inputs[0].Address == "" || tx.Outputs[0].ScriptAsm != "OP_DUP OP_HASH160 "+hex.EncodeToString(key.PKH[:])+" OP_EQUALVERIFY OP_CHECKSIG" {
 		t.Fatalf("tx view: %+v", tx)
 	}
+	// A coinbase has a view too (it spends nothing): this once panicked.
+	cb, err := tn.c.Tx(ctx, latest.Transactions[0].TxID)
+	if err != nil || !cb.Coinbase || cb.Confirmations != 1 || cb.Fee != nil || len(cb.Outputs) == 0 {
+		t.Fatalf("coinbase tx: %+v %v", cb, err)
+	}
 	pr, err := tn.c.Proof(ctx, fanTx.String())
 	if err != nil || pr.BlockHeight != 4 || pr.TxCount != 2 || len(pr.Branch) != 1 {
 		t.Fatalf("proof: %+v %v", pr, err)
