@@ -73,6 +73,9 @@ vet:
 	$(GO) vet ./...
 
 race:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		if [ "$$CI" = "true" ]; then echo "explorer browser test: chromium is missing and CI=true requires it" >&2; exit 1; fi; \
+		echo; echo "!!! explorer browser test SKIPPED: no chromium (apt-get install chromium) !!!"; echo; }
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # sim runs the simulator's long tests (the stale-rate physics, determinism,

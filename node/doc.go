@@ -1,6 +1,6 @@
 // Package node is the composition root of a minichain node: it opens the
 // Badger store, the chain, the mempool and the node's wallet, runs the miner,
-// and serves the HTTP JSON API, the metrics and (later) the block explorer.
+// and serves the HTTP JSON API, the metrics and the block explorer (explorer.go).
 //
 // Node.Run owns every goroutine the node starts and returns only after all
 // of them have stopped and the store is closed. Blocks enter the chain
