@@ -30,6 +30,8 @@ func runLoadgen(args []string, stdout, stderr io.Writer) error {
 	confirmWait := fs.Duration("confirm-wait", 2*time.Minute, "after sending, wait at most this long for confirmations (0: no wait)")
 	grace := fs.Duration("grace", 2*time.Second, "wait this long before spending a coin another node created")
 	feeRate := fs.Uint64("fee-rate", 2, "fee in base units per byte")
+	workers := fs.Int("workers", 4, "submissions in flight at once")
+	keep := fs.Bool("keep", false, "leave the coins in the throwaway wallets instead of returning them to the first node's wallet")
 	seed := fs.Uint64("seed", 0, "seed for payers, payees and amounts (0: random)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
@@ -65,7 +67,7 @@ func runLoadgen(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := loadgen.Config{
 		Nodes: nodes.values, Token: token, Wallets: *wallets, Fund: amount, Rate: *rate, Count: *count,
-		Duration: *duration, ConfirmWait: *confirmWait, Grace: *grace, FeeRate: *feeRate, Seed: *seed,
+		Duration: *duration, ConfirmWait: *confirmWait, Grace: *grace, FeeRate: *feeRate, Workers: *workers, Keep: *keep, Seed: *seed,
 	}
 	if !*quiet {
 		cfg.Progress = stderr

@@ -12,8 +12,9 @@
 // Config.ConfirmWait) for the accepted transfers to be mined, and checks
 // each one against the first node's chain.
 //
-// It talks to no host but the given nodes, and every phase is bounded in
-// time.
+// At the end what the wallets still hold goes back to the first node's
+// wallet (unless Config.Keep), so repeated runs do not drain it. It talks to
+// no host but the given nodes, and every phase is bounded in time.
 package loadgen
 
 import (
@@ -67,6 +68,12 @@ type Config struct {
 	Grace time.Duration
 	// FeeRate is the fee in base units per byte (default 2).
 	FeeRate uint64
+	// Workers is how many submissions may be in flight at once (default
+	// 4); the node acknowledges a transfer only once it is stored.
+	Workers int
+	// Keep leaves the coins in the throwaway wallets at the end; by
+	// default they go back to the first node's wallet.
+	Keep bool
 	// Seed seeds the choice of payers, payees and amounts (0: random).
 	Seed uint64
 	// Progress, if set, receives a line about every second.
@@ -98,11 +105,16 @@ func (c *Config) setDefaults() error {
 	if c.FeeRate == 0 {
 		c.FeeRate = 2
 	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
 	switch {
 	case c.Wallets < 2 || c.Wallets > 10_000:
 		return fmt.Errorf("%w: --wallets %d: want 2 to 10000", ErrConfig, c.Wallets)
 	case c.Rate < 0 || math.IsNaN(c.Rate) || c.Rate > 10_000:
 		return fmt.Errorf("%w: --rate %v: want up to 10000 per second", ErrConfig, c.Rate)
+	case c.Workers < 1 || c.Workers > 256:
+		return fmt.Errorf("%w: --workers %d: want 1 to 256", ErrConfig, c.Workers)
 	case c.Count < 0:
 		return fmt.Errorf("%w: --count must not be negative", ErrConfig)
 	case c.Duration < 0 || c.Duration > 24*time.Hour:
@@ -159,6 +171,9 @@ type Report struct {
 	Latency       Latency        `json:"confirmation_latency_seconds"`
 	PerNode       []NodeCounts   `json:"per_node"`
 	ConfirmedTxs  []string       `json:"confirmed_txids"`
+	Returned      uint64         `json:"returned"` // base units swept back to the first node's wallet
+	ReturnTxs     int            `json:"return_txs"`
+	ReturnErrors  []string       `json:"return_errors,omitempty"`
 }
 
 // Latency summarises submission-to-confirmation times, in seconds.
@@ -317,7 +332,68 @@ func (g *Generator) Run(ctx context.Context) (*Report, error) {
 	}
 	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	return g.finish(finalCtx, funding, start, sendTime)
+	r, err := g.finish(finalCtx, funding, start, sendTime)
+	if err != nil {
+		return nil, err
+	}
+	if !g.cfg.Keep {
+		r.Returned, r.ReturnTxs, r.ReturnErrors = g.sweep(finalCtx)
+		g.progress("returned %s to %s's wallet in %d transactions", wallet.FormatAmount(r.Returned), g.cfg.Nodes[0], r.ReturnTxs)
+	}
+	return r, nil
+}
+
+// maxSweepInputs bounds the inputs of one sweep transaction, to stay well
+// inside the standard size.
+const maxSweepInputs = 400
+
+// sweep sends what the wallets still hold back to a fresh address of the
+// first node's wallet, so runs do not drain it: one transaction per wallet
+// (per 400 coins), through the first node.
+func (g *Generator) sweep(ctx context.Context) (returned uint64, txs int, errs []string) {
+	addr, err := g.clients[0].NewAddress(ctx)
+	if err != nil {
+		return 0, 0, []string{fmt.Sprintf("new address on %s: %v", g.cfg.Nodes[0], err)}
+	}
+	to, err := wallet.DecodeAddress(addr.Address, g.params)
+	if err != nil {
+		return 0, 0, []string{fmt.Sprintf("node gave address %q: %v", addr.Address, err)}
+	}
+	for _, w := range g.wallets {
+		for len(w.coins) > 0 {
+			batch := w.coins[:min(len(w.coins), maxSweepInputs)]
+			w.coins = w.coins[len(batch):]
+			var total uint64
+			tx := &chain.Tx{Version: 1}
+			for _, c := range batch {
+				tx.TxIn = append(tx.TxIn, chain.TxIn{PrevOut: c.op, Sequence: chain.MaxSequence})
+				total += c.value
+			}
+			fee := g.cfg.FeeRate * uint64(wallet.EstimateSize(len(batch), 1))
+			if total <= fee+wallet.DustLimit {
+				continue
+			}
+			tx.TxOut = []chain.TxOut{{Value: total - fee, PkScript: to.Script()}}
+			sh := chain.NewSigHashes(tx)
+			for i, c := range batch {
+				if err = wallet.SignP2PKH(tx, i, w.priv, c.value, sh); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				cctx, cancel := context.WithTimeout(ctx, requestTimeout)
+				_, err = g.clients[0].SubmitTx(cctx, tx)
+				cancel()
+			}
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("return %s from %s: %v", wallet.FormatAmount(total-fee), w.addr, err))
+				continue
+			}
+			returned += total - fee
+			txs++
+		}
+	}
+	return returned, txs, errs
 }
 
 // fund pays every wallet from the first node's wallet and waits until each
@@ -384,36 +460,99 @@ func (g *Generator) fund(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
+// job is one transfer on its way to a node.
+type job struct {
+	tx       *chain.Tx
+	txid     chain.Hash
+	from, to *lgWallet
+	spent    coin
+	at       time.Time
+	err      error
+}
+
 // send submits transfers at the target rate until the count, the duration
-// or ctx ends it.
+// or ctx ends it. This goroutine alone owns the wallets' coins: it builds
+// each transfer and hands it to one of Config.Workers submitters, and it
+// credits the new coins when the node has accepted the transfer, so a
+// transfer never spends an output its node has not seen yet.
 func (g *Generator) send(ctx context.Context) {
+	workers := g.cfg.Workers
+	jobs := make(chan *job, 4*workers)
+	results := make(chan *job, 4*workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				cctx, cancel := context.WithTimeout(ctx, requestTimeout)
+				_, j.err = g.clients[j.from.node].SubmitTx(cctx, j.tx)
+				cancel()
+				results <- j
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
+
 	interval := time.Duration(float64(time.Second) / g.cfg.Rate)
 	deadline := time.Now().Add(g.cfg.Duration)
 	next := time.Now()
-	for n := 0; g.cfg.Count == 0 || n < g.cfg.Count; n++ {
-		if wait := time.Until(next); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
+	issued, inflight := 0, 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	ended := time.NewTimer(g.cfg.Duration)
+	defer ended.Stop()
+	done := ctx.Done()
+	stopping := false
+	for {
+		if !stopping && (ctx.Err() != nil || !time.Now().Before(deadline) || (g.cfg.Count > 0 && issued >= g.cfg.Count)) {
+			stopping = true
 		}
-		if ctx.Err() != nil || !time.Now().Before(deadline) {
+		if stopping && inflight == 0 {
 			return
 		}
-		next = next.Add(interval)
-		g.transfer(ctx)
+		var tick <-chan time.Time
+		if !stopping && inflight < cap(jobs) {
+			timer.Reset(max(time.Until(next), 0))
+			tick = timer.C
+		}
+		select {
+		case r := <-results:
+			inflight--
+			g.settle(r)
+		case <-tick:
+			if lag := time.Since(next); lag > time.Second {
+				next = time.Now() // too far behind: do not burst to catch up
+			}
+			next = next.Add(interval)
+			issued++
+			if j := g.build(); j != nil {
+				jobs <- j // never blocks: inflight < cap(jobs)
+				inflight++
+			}
+		case <-done:
+			stopping, done = true, nil
+		case <-ended.C:
+			stopping = true
+		}
 	}
 }
 
-// transfer makes one payment from a random wallet with a spendable coin to
-// another wallet, through the payer's node.
-func (g *Generator) transfer(ctx context.Context) {
+// build makes one payment from a random wallet with a spendable coin to
+// another wallet, to go through the payer's node; nil when no wallet has a
+// coin ready.
+func (g *Generator) build() *job {
 	now := time.Now()
+	fee := g.cfg.FeeRate * uint64(wallet.EstimateSize(1, 2))
 	var from *lgWallet
 	pick := -1
 	for try := 0; try < 2*len(g.wallets) && pick < 0; try++ {
 		w := g.wallets[g.rng.IntN(len(g.wallets))]
+		// Dust is not worth a transfer: the wallet forgets it.
+		w.coins = slices.DeleteFunc(w.coins, func(c coin) bool { return c.value <= fee+wallet.DustLimit })
 		for i, c := range w.coins {
 			if c.origin == w.node || now.Sub(c.at) >= g.cfg.Grace {
 				from, pick = w, i
@@ -425,7 +564,7 @@ func (g *Generator) transfer(ctx context.Context) {
 		g.mu.Lock()
 		g.skipped++
 		g.mu.Unlock()
-		return
+		return nil
 	}
 	to := g.wallets[g.rng.IntN(len(g.wallets))]
 	for to == from {
@@ -433,12 +572,8 @@ func (g *Generator) transfer(ctx context.Context) {
 	}
 	c := from.coins[pick]
 	from.coins = slices.Delete(from.coins, pick, pick+1)
-	fee := g.cfg.FeeRate * uint64(wallet.EstimateSize(1, 2))
 	tx := &chain.Tx{Version: 1, TxIn: []chain.TxIn{{PrevOut: c.op, Sequence: chain.MaxSequence}}}
 	if c.value < minSplit || c.value < 2*(fee+wallet.DustLimit) {
-		if c.value <= fee+wallet.DustLimit {
-			return // dust: forget it
-		}
 		tx.TxOut = []chain.TxOut{{Value: c.value - fee, PkScript: to.script}}
 	} else {
 		amount := uint64(float64(c.value) * (0.1 + 0.5*g.rng.Float64()))
@@ -446,30 +581,32 @@ func (g *Generator) transfer(ctx context.Context) {
 	}
 	if err := wallet.SignP2PKH(tx, 0, from.priv, c.value, chain.NewSigHashes(tx)); err != nil {
 		from.coins = append(from.coins, c)
-		return
+		return nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	_, err := g.clients[from.node].SubmitTx(cctx, tx)
-	cancel()
-	txid := tx.TxHash()
+	return &job{tx: tx, txid: tx.TxHash(), from: from, to: to, spent: c, at: now}
+}
+
+// settle records a submission's outcome and credits the new coins.
+func (g *Generator) settle(j *job) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.sent++
-	g.perNode[from.node].Sent++
-	if err != nil {
-		g.rejected[reason(err)]++
-		if !isConflict(err) {
-			from.coins = append(from.coins, c) // the coin is still unspent
+	g.perNode[j.from.node].Sent++
+	if j.err != nil {
+		g.rejected[reason(j.err)]++
+		if !isConflict(j.err) {
+			j.from.coins = append(j.from.coins, j.spent) // the coin is still unspent
 		}
 		return
 	}
-	g.perNode[from.node].Accepted++
-	st := &sentTx{txid: txid, node: from.node, sent: now}
-	g.txs[txid] = st
+	g.perNode[j.from.node].Accepted++
+	st := &sentTx{txid: j.txid, node: j.from.node, sent: j.at}
+	g.txs[j.txid] = st
 	g.order = append(g.order, st)
-	to.coins = append(to.coins, coin{op: chain.OutPoint{Hash: txid, Index: 0}, value: tx.TxOut[0].Value, origin: from.node, at: now})
-	if len(tx.TxOut) > 1 {
-		from.coins = append(from.coins, coin{op: chain.OutPoint{Hash: txid, Index: 1}, value: tx.TxOut[1].Value, origin: from.node, at: now})
+	now := time.Now()
+	j.to.coins = append(j.to.coins, coin{op: chain.OutPoint{Hash: j.txid, Index: 0}, value: j.tx.TxOut[0].Value, origin: j.from.node, at: now})
+	if len(j.tx.TxOut) > 1 {
+		j.from.coins = append(j.from.coins, coin{op: chain.OutPoint{Hash: j.txid, Index: 1}, value: j.tx.TxOut[1].Value, origin: j.from.node, at: now})
 	}
 }
 
@@ -700,6 +837,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	for _, n := range r.PerNode {
 		lines = append(lines, fmt.Sprintf("  %-30s sent %d, accepted %d", n.Node, n.Sent, n.Accepted))
+	}
+	if r.ReturnTxs > 0 || len(r.ReturnErrors) > 0 {
+		lines = append(lines, fmt.Sprintf("returned     %s to the first node's wallet in %d transactions", wallet.FormatAmount(r.Returned), r.ReturnTxs))
+	}
+	for _, e := range r.ReturnErrors {
+		lines = append(lines, "  not returned: "+e)
 	}
 	_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
 	return err

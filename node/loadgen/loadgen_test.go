@@ -142,6 +142,10 @@ func TestLoadAgainstTwoNodes(t *testing.T) {
 	if r.Latency.P50 <= 0 || r.Latency.P95 < r.Latency.P50 || r.Latency.Max < r.Latency.P95 {
 		t.Errorf("latency figures out of order: %+v", r.Latency)
 	}
+	// What the wallets still held went back to node 1's wallet.
+	if r.ReturnTxs != 6 || r.Returned == 0 || len(r.ReturnErrors) != 0 {
+		t.Errorf("return: %d transactions, %d units, errors %v", r.ReturnTxs, r.Returned, r.ReturnErrors)
+	}
 	if !strings.Contains(progress.String(), "accepted") {
 		t.Error("no progress lines")
 	}
