@@ -46,9 +46,9 @@ func newLogPlot(title, xLabel, yLabel string, lo, hi float64) *svgPlot {
 // logLabel names a decade of milliseconds: "10 ms", "1 s", "1000 s".
 func logLabel(ms float64) string {
 	if ms < 1000 {
-		return strconv.FormatFloat(ms, 'g', 3, 64) + " ms"
+		return strconv.FormatFloat(ms, 'f', -1, 64) + " ms"
 	}
-	return strconv.FormatFloat(ms/1000, 'g', 3, 64) + " s"
+	return strconv.FormatFloat(ms/1000, 'f', -1, 64) + " s"
 }
 
 // frame draws the background, title, grid, tick labels and axis labels.
@@ -205,6 +205,6 @@ func (r *Report) StaleSVG() []byte {
 	}
 	y := p.y(r.Blocks.StaleRate * 100)
 	fmt.Fprintf(&p.b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s" stroke-dasharray="6 4"/>`+"\n", padL, f(y), padL+innerW, f(y), colourLine)
-	p.text(xMax, r.Blocks.StaleRate*100, "end", colourLine, fmt.Sprintf("whole run %.2f%% ", r.Blocks.StaleRate*100))
+	fmt.Fprintf(&p.b, `<text x="%d" y="%s" fill="%s">whole run %.2f%%</text>`+"\n", padL+6, f(y-5), colourLine, r.Blocks.StaleRate*100)
 	return p.done()
 }
