@@ -67,9 +67,9 @@ const (
 )
 
 var (
-	keyTip     = []byte("mtip")
-	keyGenesis = []byte("mgenesis")
-	keyVersion = []byte("mversion")
+	keyTip     = append([]byte{prefixMeta}, "tip"...)
+	keyGenesis = append([]byte{prefixMeta}, "genesis"...)
+	keyVersion = append([]byte{prefixMeta}, "version"...)
 )
 
 func hashKey(prefix byte, h Hash) []byte {

@@ -105,14 +105,10 @@ func (c *Chain) loadIndex() error {
 	var recs []rec
 	var tipHash Hash
 	err := c.db.View(func(t store.Txn) error {
-		tb, err := t.Get(keyTip)
-		if err != nil {
-			return fmt.Errorf("read tip: %w", err)
+		var err error
+		if tipHash, err = readTip(t); err != nil {
+			return err
 		}
-		if len(tb) != HashSize {
-			return corruptf("tip record of %d bytes", len(tb))
-		}
-		copy(tipHash[:], tb)
 		return t.Iterate([]byte{prefixIndex}, func(k, v []byte) error {
 			if len(k) != 1+HashSize {
 				return corruptf("block index key of %d bytes", len(k))
@@ -154,6 +150,26 @@ func (c *Chain) loadIndex() error {
 			c.nextSeq = r.seq + 1
 		}
 	}
+	return c.setMainChain(tipHash)
+}
+
+// readTip reads the stored tip's hash.
+func readTip(t store.Txn) (Hash, error) {
+	var tip Hash
+	tb, err := t.Get(keyTip)
+	if err != nil {
+		return tip, fmt.Errorf("read tip: %w", err)
+	}
+	if len(tb) != HashSize {
+		return tip, corruptf("tip record of %d bytes", len(tb))
+	}
+	copy(tip[:], tb)
+	return tip, nil
+}
+
+// setMainChain makes the indexed block tipHash the tip: the main chain is
+// its ancestry.
+func (c *Chain) setMainChain(tipHash Hash) error {
 	tip := c.index[tipHash]
 	if tip == nil {
 		return corruptf("tip %s is not in the block index", tipHash)
@@ -170,26 +186,16 @@ func (c *Chain) loadIndex() error {
 // matches the store again.
 func (c *Chain) reloadMainChain() error {
 	var tipHash Hash
-	err := c.db.View(func(t store.Txn) error {
-		tb, err := t.Get(keyTip)
-		if err != nil {
-			return err
-		}
-		copy(tipHash[:], tb)
-		return nil
+	err := c.db.View(func(t store.Txn) (err error) {
+		tipHash, err = readTip(t)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	tip := c.index[tipHash]
-	if tip == nil {
-		return corruptf("tip %s is not in the block index", tipHash)
+	if err := c.setMainChain(tipHash); err != nil {
+		return err
 	}
-	c.main = make([]*blockNode, tip.height+1)
-	for n := tip; n != nil; n = n.parent {
-		c.main[n.height] = n
-	}
-	c.updateBest()
 	c.rebuildCandidates()
 	return nil
 }

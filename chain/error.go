@@ -52,7 +52,6 @@ const (
 	ErrBadFees           = ErrorKind("ErrBadFees")
 	ErrBadCoinbaseValue  = ErrorKind("ErrBadCoinbaseValue")
 	ErrBadCoinbaseHeight = ErrorKind("ErrBadCoinbaseHeight")
-	ErrOverwriteTx       = ErrorKind("ErrOverwriteTx") // a txid whose outputs are still unspent
 	ErrUnfinalizedTx     = ErrorKind("ErrUnfinalizedTx")
 
 	// Scripts and signatures.
@@ -66,11 +65,10 @@ const (
 	ErrSignatureMismatch = ErrorKind("ErrSignatureMismatch")
 
 	// Chain state.
-	ErrDuplicateBlock   = ErrorKind("ErrDuplicateBlock")
-	ErrInvalidAncestor  = ErrorKind("ErrInvalidAncestor")
-	ErrKnownInvalid     = ErrorKind("ErrKnownInvalid")
-	ErrPrevBlockUnknown = ErrorKind("ErrPrevBlockUnknown")
-	ErrWrongGenesis     = ErrorKind("ErrWrongGenesis")
+	ErrDuplicateBlock  = ErrorKind("ErrDuplicateBlock")
+	ErrInvalidAncestor = ErrorKind("ErrInvalidAncestor")
+	ErrKnownInvalid    = ErrorKind("ErrKnownInvalid")
+	ErrWrongGenesis    = ErrorKind("ErrWrongGenesis")
 )
 
 // RuleError is a violation of a consensus rule or a decoding failure. Err is

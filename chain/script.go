@@ -194,16 +194,7 @@ func isNullData(pkScript []byte) bool {
 	if len(pkScript) == 0 || pkScript[0] != OP_RETURN || len(pkScript) > MaxDataCarrierSize+3 {
 		return false
 	}
-	ops, err := ParseScript(pkScript[1:])
-	if err != nil {
-		return false
-	}
-	for _, op := range ops {
-		if !op.IsPush() {
-			return false
-		}
-	}
-	return true
+	return IsPushOnly(pkScript[1:])
 }
 
 // IsUnspendable reports whether an output can never be spent (it starts with

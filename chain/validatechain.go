@@ -3,6 +3,7 @@ package chain
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -36,11 +37,10 @@ type ValidationReport struct {
 func (c *Chain) ValidateChain(ctx context.Context, now time.Time, progress func(height, tip int32)) (ValidationReport, error) {
 	rep := ValidationReport{BadHeight: -1}
 	err := c.db.View(func(t store.Txn) error {
-		tb, err := t.Get(keyTip)
-		if err != nil {
-			return fmt.Errorf("read tip: %w", err)
+		var err error
+		if rep.Tip, err = readTip(t); err != nil {
+			return err
 		}
-		copy(rep.Tip[:], tb)
 		c.mu.RLock()
 		tipNode := c.index[rep.Tip]
 		c.mu.RUnlock()
@@ -52,6 +52,12 @@ func (c *Chain) ValidateChain(ctx context.Context, now time.Time, progress func(
 		fail := func(h int32, err error) error {
 			rep.BadHeight, rep.Error = h, err.Error()
 			return nil
+		}
+		// The tip's ancestors by height, found in one walk (looking each
+		// one up from the tip would cost the square of the height).
+		path := make([]*blockNode, tipNode.height+1)
+		for n := tipNode; n != nil; n = n.parent {
+			path[n.height] = n
 		}
 		var parent *blockNode
 		for h := int32(0); h <= tipNode.height; h++ {
@@ -71,20 +77,20 @@ func (c *Chain) ValidateChain(ctx context.Context, now time.Time, progress func(
 				}
 				return err
 			}
-			node := tipNode.ancestor(h)
+			node := path[h]
 			if node == nil || node.hash != hash {
 				return fail(h, fmt.Errorf("height index names %s, the tip's ancestor is another block", hash))
 			}
-			txids := blk.TxHashes()
 			if h == 0 {
 				if hash != c.params.GenesisHash {
 					return fail(h, fmt.Errorf("block 0 is %s, not the genesis block", hash))
 				}
-				for i, tx := range blk.Transactions {
-					view.AddTxOuts(tx, txids[i], 0, false)
+				for i, txid := range blk.TxHashes() {
+					view.AddTxOuts(blk.Transactions[i], txid, 0, false)
 				}
 			} else {
-				if err := CheckBlockSanity(blk, c.params); err != nil {
+				txids, err := checkBlockSanity(blk, c.params)
+				if err != nil {
 					return fail(h, err)
 				}
 				if blk.Header.PrevBlock != parent.hash {
@@ -114,7 +120,7 @@ func (c *Chain) ValidateChain(ctx context.Context, now time.Time, progress func(
 			}
 			var op OutPoint
 			copy(op.Hash[:], k[1:])
-			op.Index = uint32(k[1+HashSize])<<24 | uint32(k[2+HashSize])<<16 | uint32(k[3+HashSize])<<8 | uint32(k[4+HashSize])
+			op.Index = binary.BigEndian.Uint32(k[1+HashSize:])
 			want, _ := view.Lookup(op)
 			got, err := decodeUtxoEntry(v)
 			if err != nil {

@@ -81,9 +81,8 @@ func Coinbase(height int32, pkScript []byte, value uint64, extra []byte) *chain.
 // setting the Merkle root and searching for a nonce that meets bits. It is
 // meant for regtest's minimum difficulty.
 func SolveBlock(p *chain.Params, prev chain.Hash, bits uint32, timestamp uint32, txs []*chain.Tx) *chain.Block {
-	root, _ := chain.CalcMerkleRoot(txHashes(txs))
-	b := &chain.Block{Header: chain.Header{Version: 1, PrevBlock: prev, MerkleRoot: root,
-		Timestamp: timestamp, Bits: bits}, Transactions: txs}
+	b := &chain.Block{Header: chain.Header{Version: 1, PrevBlock: prev, Timestamp: timestamp, Bits: bits}, Transactions: txs}
+	b.Header.MerkleRoot, _ = chain.CalcMerkleRoot(b.TxHashes())
 	Solve(p, &b.Header)
 	return b
 }
@@ -99,14 +98,6 @@ func Solve(p *chain.Params, h *chain.Header) {
 			panic("chaintest: nonce space exhausted")
 		}
 	}
-}
-
-func txHashes(txs []*chain.Tx) []chain.Hash {
-	hs := make([]chain.Hash, len(txs))
-	for i, tx := range txs {
-		hs[i] = tx.TxHash()
-	}
-	return hs
 }
 
 // Now is a fixed "current time" for tests: well after every test block.

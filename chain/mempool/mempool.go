@@ -1,6 +1,7 @@
 package mempool
 
 import (
+	"bytes"
 	"container/heap"
 	"errors"
 	"log/slog"
@@ -281,7 +282,7 @@ func (m *Mempool) maybeAccept(tx *chain.Tx, txid chain.Hash) (*TxDesc, []chain.H
 	if err := chain.CheckScripts(jobs, 1); err != nil {
 		return nil, nil, err
 	}
-	if err := m.makeRoom(size, fee); err != nil {
+	if err := m.makeRoom(tx, size, fee); err != nil {
 		return nil, nil, err
 	}
 	desc := &TxDesc{Tx: tx, TxID: txid, Size: size, Fee: fee, Added: m.cfg.Now(), Height: best.Height}
@@ -378,12 +379,23 @@ func (m *Mempool) removeWithDescendants(txid chain.Hash) int {
 }
 
 // makeRoom evicts the lowest fee rates until size more bytes fit, refusing
-// when the newcomer itself would be the cheapest. Called with mu held.
-func (m *Mempool) makeRoom(size int, fee uint64) error {
+// when the newcomer itself would be the cheapest. The newcomer's own
+// ancestors in the pool are never evicted for it: it would be left spending
+// outputs that are gone. Equal fee rates are broken by txid, so the choice
+// does not depend on map order. Called with mu held.
+func (m *Mempool) makeRoom(tx *chain.Tx, size int, fee uint64) error {
+	if m.size+size <= m.cfg.MaxSize {
+		return nil
+	}
+	keep := m.ancestors(tx)
 	for m.size+size > m.cfg.MaxSize {
 		var worst *TxDesc
-		for _, d := range m.txs {
-			if worst == nil || lowerFeeRate(d.Fee, d.Size, worst.Fee, worst.Size) {
+		for id, d := range m.txs {
+			if keep[id] {
+				continue
+			}
+			if worst == nil || lowerFeeRate(d.Fee, d.Size, worst.Fee, worst.Size) ||
+				!lowerFeeRate(worst.Fee, worst.Size, d.Fee, d.Size) && bytes.Compare(id[:], worst.TxID[:]) < 0 {
 				worst = d
 			}
 		}
@@ -394,6 +406,25 @@ func (m *Mempool) makeRoom(size int, fee uint64) error {
 		m.log.Debug("evicted for space", "txid", worst.TxID, "removed", n)
 	}
 	return nil
+}
+
+// ancestors returns the pool transactions tx spends from, directly or
+// through other pool transactions. Called with mu held.
+func (m *Mempool) ancestors(tx *chain.Tx) map[chain.Hash]bool {
+	out := make(map[chain.Hash]bool)
+	stack := []*chain.Tx{tx}
+	for len(stack) > 0 {
+		t := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for i := range t.TxIn {
+			id := t.TxIn[i].PrevOut.Hash
+			if d, ok := m.txs[id]; ok && !out[id] {
+				out[id] = true
+				stack = append(stack, d.Tx)
+			}
+		}
+	}
+	return out
 }
 
 // RemoveConfirmed takes a connected block's transactions out of the pool,
@@ -462,9 +493,18 @@ func (m *Mempool) Revalidate() int {
 			continue
 		}
 		view := chain.NewUtxoView(poolSource{m: m, height: best.Height + 1})
-		if _, _, err := chain.CheckTxInputs(d.Tx, best.Height+1, view, m.cfg.Params); err != nil {
+		_, _, err := chain.CheckTxInputs(d.Tx, best.Height+1, view, m.cfg.Params)
+		var re *chain.RuleError
+		switch {
+		case err == nil:
+		case errors.As(err, &re):
 			m.log.Debug("dropped on revalidation", "txid", d.TxID, "err", err)
 			dropped += m.removeWithDescendants(d.TxID)
+		default:
+			// A failure to read the chain says nothing about the
+			// transactions: keep them and stop.
+			m.log.Warn("revalidation stopped: the chain could not be read", "err", err)
+			return dropped
 		}
 	}
 	return dropped

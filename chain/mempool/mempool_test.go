@@ -235,6 +235,47 @@ func TestSizeCapEviction(t *testing.T) {
 	}
 }
 
+// TestEvictionSparesAncestors: a child paying well on a cheap parent does
+// not evict its own parent to make room (it would be left spending outputs
+// that are gone); the cheapest unrelated transaction goes instead.
+func TestEvictionSparesAncestors(t *testing.T) {
+	f := newFixture(t, func(c *mempool.Config) { c.MaxSize = 3 * 192 })
+	prevs := f.fanOut(4, 1_000_000)
+	pay := func(p chaintest.Prev, fee uint64) *chain.Tx {
+		return chaintest.Spend([]chaintest.Prev{p}, []chain.TxOut{out(bob, p.Value-fee)})
+	}
+	parent := pay(prevs[0], 500) // the cheapest in the pool
+	other := pay(prevs[1], 1000)
+	third := pay(prevs[2], 2000)
+	f.accept(parent)
+	f.accept(other)
+	f.accept(third)
+	child := chaintest.Spend([]chaintest.Prev{prevOf(parent, 0, bob)}, []chain.TxOut{out(alice, parent.TxOut[0].Value-9000)})
+	f.accept(child)
+	if !f.mp.Has(parent.TxHash()) || !f.mp.Has(child.TxHash()) {
+		t.Fatal("the child's parent was evicted to make room for it")
+	}
+	if f.mp.Has(other.TxHash()) {
+		t.Fatal("the cheapest unrelated transaction was not evicted")
+	}
+}
+
+// TestRevalidateKeepsTxsWhenTheStoreFails: a failure to read the chain is
+// not a reason to drop transactions.
+func TestRevalidateKeepsTxsWhenTheStoreFails(t *testing.T) {
+	f := newFixture(t, nil)
+	prevs := f.fanOut(2, 1_000_000)
+	for _, p := range prevs {
+		f.accept(chaintest.Spend([]chaintest.Prev{p}, []chain.TxOut{out(bob, p.Value-1000)}))
+	}
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.mp.Revalidate(); n != 0 || f.mp.Count() != 2 {
+		t.Fatalf("dropped %d, %d left; want 0 dropped, 2 left", n, f.mp.Count())
+	}
+}
+
 func TestOrderedParentsFirst(t *testing.T) {
 	f := newFixture(t, nil)
 	prevs := f.fanOut(3, 1_000_000)

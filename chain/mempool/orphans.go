@@ -1,6 +1,8 @@
 package mempool
 
 import (
+	"bytes"
+	"slices"
 	"time"
 
 	"github.com/minichain/minichain/chain"
@@ -43,7 +45,8 @@ func (p *orphanPool) add(tx *chain.Tx, id chain.Hash, now time.Time) {
 	for len(p.byID) >= p.max {
 		var oldest *orphanTx
 		for _, o := range p.byID {
-			if oldest == nil || o.expires.Before(oldest.expires) {
+			if oldest == nil || o.expires.Before(oldest.expires) ||
+				o.expires.Equal(oldest.expires) && bytes.Compare(o.txid[:], oldest.txid[:]) < 0 {
 				oldest = o
 			}
 		}
@@ -75,12 +78,16 @@ func (p *orphanPool) remove(id chain.Hash) {
 	}
 }
 
-// takeSpenders removes and returns the orphans spending outputs of parent.
+// takeSpenders removes and returns the orphans spending outputs of parent,
+// in txid order, so what they release does not depend on map order.
 func (p *orphanPool) takeSpenders(parent chain.Hash) []*orphanTx {
 	var out []*orphanTx
-	for id, o := range p.byPrev[parent] {
+	for _, o := range p.byPrev[parent] {
 		out = append(out, o)
-		p.remove(id)
+	}
+	slices.SortFunc(out, func(a, b *orphanTx) int { return bytes.Compare(a.txid[:], b.txid[:]) })
+	for _, o := range out {
+		p.remove(o.txid)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package mempool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -188,9 +189,16 @@ func (m *Mempool) Load() (int, error) {
 	n := 0
 	for _, tx := range ordered {
 		res, err := m.acceptLocked(tx, false)
-		if err != nil && !errors.Is(err, ErrAlreadyHave) {
-			bad = append(bad, tx.TxHash())
+		var re *chain.RuleError
+		switch {
+		case err == nil, errors.Is(err, ErrAlreadyHave):
+		case errors.As(err, &re):
+			bad = append(bad, tx.TxHash()) // no longer valid: drop the stored copy
 			continue
+		default:
+			// The chain could not be read: keep every stored copy.
+			m.mu.Unlock()
+			return n, fmt.Errorf("load mempool: %w", err)
 		}
 		n += len(res.Accepted)
 	}
