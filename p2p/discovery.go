@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -58,10 +59,7 @@ func (hst *Host) bootstrapLoop(ctx context.Context) {
 // TargetPeers. Advertising waits until the routing table has a peer
 // (advertising into an empty table fails, and the library's helper would
 // then sleep two minutes).
-func (hst *Host) discoveryLoop(ctx context.Context) {
-	hst.mu.Lock()
-	d := hst.dht
-	hst.mu.Unlock()
+func (hst *Host) discoveryLoop(ctx context.Context, d *dht.IpfsDHT) {
 	rd := drouting.NewRoutingDiscovery(d)
 	ns := hst.names.rendezvous
 	var nextAdvertise time.Time

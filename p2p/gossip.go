@@ -42,10 +42,6 @@ func topicScore() *pubsub.TopicScoreParams {
 	}
 }
 
-// maxMessageSize is the gossip frame limit: a maximum block plus room for
-// the RPC envelope. Every node uses the same value.
-func (hst *Host) maxMessageSize() int { return MaxMessageSize(hst.cfg.Params) }
-
 // messageID is the gossip message ID: the block hash for a block (the hash
 // of its first 80 bytes) and the txid for a transaction (the hash of its
 // canonical encoding), as DESIGN.md fixes. A block body that was tampered
@@ -84,7 +80,7 @@ func (hst *Host) startGossip(ctx context.Context) error {
 		pubsub.WithMessageIdFn(hst.messageID),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerExchange(true),
-		pubsub.WithMaxMessageSize(hst.maxMessageSize()),
+		pubsub.WithMaxMessageSize(MaxMessageSize(hst.cfg.Params)),
 		pubsub.WithPeerOutboundQueueSize(256),
 		pubsub.WithValidateQueueSize(256),
 		pubsub.WithPeerScore(params, scoreThresholds),
@@ -109,7 +105,7 @@ func (hst *Host) startGossip(ctx context.Context) error {
 		return err
 	}
 	hst.mu.Lock()
-	hst.ps, hst.blockTopic, hst.txTopic = ps, bt, tt
+	hst.blockTopic, hst.txTopic = bt, tt
 	hst.mu.Unlock()
 	return nil
 }
@@ -219,10 +215,10 @@ func (hst *Host) publish(ctx context.Context, kind string, data []byte) error {
 	if !running || t == nil {
 		return ErrNotRunning
 	}
-	if len(data) > hst.maxMessageSize() {
-		return ErrTooLarge
-	}
-	if err := t.Publish(ctx, data); err != nil && !errors.Is(err, context.Canceled) {
+	if err := t.Publish(ctx, data); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil // shutting down: nothing went out, nothing to report
+		}
 		return fmt.Errorf("publish %s: %w", kind, err)
 	}
 	hst.metrics.gossipOut(kind)

@@ -49,10 +49,9 @@ type Host struct {
 
 	mu         sync.Mutex
 	running    bool
-	dht        *dht.IpfsDHT
+	runCtx     context.Context // Run's context while it runs
 	blockTopic *pubsub.Topic
 	txTopic    *pubsub.Topic
-	ps         *pubsub.PubSub
 }
 
 // New creates the libp2p host, listening at once, with the identity in
@@ -172,11 +171,11 @@ func (hst *Host) Run(ctx context.Context) error {
 		return err
 	}
 	hst.mu.Lock()
-	hst.dht, hst.running = d, true
+	hst.running, hst.runCtx = true, ctx
 	hst.mu.Unlock()
 	defer func() {
 		hst.mu.Lock()
-		hst.running = false
+		hst.running, hst.runCtx = false, nil
 		hst.mu.Unlock()
 	}()
 	notifee := &network.NotifyBundle{
@@ -187,7 +186,8 @@ func (hst *Host) Run(ctx context.Context) error {
 	defer hst.h.Network().StopNotify(notifee)
 
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){hst.bootstrapLoop, hst.discoveryLoop, hst.sync.run, hst.pushLoop,
+	for _, f := range []func(context.Context){hst.bootstrapLoop, hst.sync.run, hst.pushLoop,
+		func(ctx context.Context) { hst.discoveryLoop(ctx, d) },
 		func(ctx context.Context) { hst.readLoop(ctx, hst.blockTopic) },
 		func(ctx context.Context) { hst.readLoop(ctx, hst.txTopic) }} {
 		wg.Go(func() { f(ctx) })

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/minichain/minichain/chain"
 )
@@ -135,17 +135,7 @@ func (hst *Host) serve(typ byte, body []byte) []byte {
 		// Handled by handleStream, which knows the sender.
 		return encodeError("push outside a stream")
 	case msgGetMempool:
-		var raws [][]byte
-		size := 0
-		for _, tx := range hst.cfg.Handler.PendingTxs() {
-			raw := tx.Serialize()
-			if size+len(raw) > mempoolBytes {
-				break
-			}
-			raws = append(raws, raw)
-			size += len(raw)
-		}
-		return encodeRaws(msgTxs, raws)
+		return encodeTxs(msgTxs, hst.cfg.Handler.PendingTxs())
 	}
 	return encodeError(fmt.Sprintf("unknown request type %#02x", typ))
 }
@@ -153,20 +143,63 @@ func (hst *Host) serve(typ byte, body []byte) []byte {
 // servePush takes transactions a peer offers (re-announcements after a
 // reorganisation) as if gossiped.
 func (hst *Host) servePush(from peer.ID, body []byte) []byte {
-	raws, err := decodeRaws(body, hst.cfg.Params.MaxTxSize())
+	txs, err := decodeTxs(body, hst.cfg.Params.MaxTxSize())
 	if err != nil {
 		return encodeError(err.Error())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), serveTimeout)
+	ctx, cancel := context.WithTimeout(hst.lifetime(), serveTimeout)
 	defer cancel()
-	for _, raw := range raws {
-		tx, err := chain.DecodeTx(raw, hst.cfg.Params.MaxTxSize())
-		if err != nil {
-			return encodeError("undecodable transaction")
-		}
+	for _, tx := range txs {
 		hst.cfg.Handler.HandleTx(ctx, from, tx)
 	}
 	return []byte{msgAck}
+}
+
+// lifetime is the context of the running host: work a stream handler
+// starts (libp2p calls it on goroutines of its own) ends when Run does.
+func (hst *Host) lifetime() context.Context {
+	hst.mu.Lock()
+	defer hst.mu.Unlock()
+	if hst.runCtx == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // not running: nothing should start
+		return ctx
+	}
+	return hst.runCtx
+}
+
+// encodeTxs encodes a message of type typ carrying transactions, as many as
+// fit in mempoolBytes, in order.
+func encodeTxs(typ byte, txs []*chain.Tx) []byte {
+	var raws [][]byte
+	size := 0
+	for _, tx := range txs {
+		raw := tx.Serialize()
+		if size+len(raw) > mempoolBytes {
+			break
+		}
+		raws = append(raws, raw)
+		size += len(raw)
+	}
+	return encodeRaws(typ, raws)
+}
+
+// decodeTxs decodes the transactions of a message body; an undecodable one
+// is errInvalid.
+func decodeTxs(body []byte, maxTx int) ([]*chain.Tx, error) {
+	raws, err := decodeRaws(body, maxTx)
+	if err != nil {
+		return nil, err
+	}
+	txs := make([]*chain.Tx, 0, len(raws))
+	for _, raw := range raws {
+		tx, err := chain.DecodeTx(raw, maxTx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: undecodable transaction: %v", errInvalid, err)
+		}
+		txs = append(txs, tx)
+	}
+	return txs, nil
 }
 
 // PushTxs offers transactions to every connected peer over the sync
@@ -198,17 +231,7 @@ func (hst *Host) pushLoop(ctx context.Context) {
 }
 
 func (hst *Host) push(ctx context.Context, txs []*chain.Tx) {
-	var raws [][]byte
-	size := 0
-	for _, tx := range txs {
-		raw := tx.Serialize()
-		if size+len(raw) > mempoolBytes {
-			break
-		}
-		raws = append(raws, raw)
-		size += len(raw)
-	}
-	req := encodeRaws(msgPushTxs, raws)
+	req := encodeTxs(msgPushTxs, txs)
 	var wg sync.WaitGroup
 	for _, p := range hst.h.Network().Peers() {
 		wg.Go(func() {
@@ -281,19 +304,7 @@ func (hst *Host) requestMempool(ctx context.Context, p peer.ID) ([]*chain.Tx, er
 	if typ != msgTxs {
 		return nil, fmt.Errorf("%w: mempool answered with type %#02x", errMalformed, typ)
 	}
-	raws, err := decodeRaws(body, hst.cfg.Params.MaxTxSize())
-	if err != nil {
-		return nil, err
-	}
-	var txs []*chain.Tx
-	for _, raw := range raws {
-		tx, err := chain.DecodeTx(raw, hst.cfg.Params.MaxTxSize())
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errInvalid, err)
-		}
-		txs = append(txs, tx)
-	}
-	return txs, nil
+	return decodeTxs(body, hst.cfg.Params.MaxTxSize())
 }
 
 // SyncInfo says whether the node is catching up.
@@ -419,7 +430,7 @@ func (s *syncer) run(ctx context.Context) {
 		spawn(func() {
 			st, err := s.hst.requestStatus(ctx, p)
 			if err != nil {
-				if ctx.Err() == nil && strings.Contains(err.Error(), "protocols not supported") {
+				if ctx.Err() == nil && notOurProtocol(err) {
 					s.hst.log.Info("peer does not speak this network's sync protocol; disconnecting", "peer", p.String())
 					_ = s.hst.h.Network().ClosePeer(p)
 				}
@@ -525,6 +536,11 @@ func (s *syncer) run(ctx context.Context) {
 			}
 			maybeStart()
 		case <-tick.C:
+			for p, t := range stalled {
+				if time.Since(t) >= retryStalledPeer {
+					delete(stalled, p) // forgiven: do not keep every peer ever seen
+				}
+			}
 			for _, p := range s.hst.h.Network().Peers() {
 				askStatus(p)
 			}
@@ -691,4 +707,10 @@ func (s *syncer) refetchBlock(ctx context.Context, h chain.Hash, exclude peer.ID
 		s.hst.cfg.Handler.HandleBlock(ctx, p, blocks[0])
 		return
 	}
+}
+
+// notOurProtocol reports whether a request failed because the peer does not
+// speak this network's sync protocol (another network, or not minichain).
+func notOurProtocol(err error) bool {
+	return errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
 }
