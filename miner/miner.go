@@ -387,14 +387,14 @@ func (m *Miner) Run(ctx context.Context) error {
 		tmpl, err := NewTemplate(m.cfg.Params, m.cfg.Chain, m.cfg.Mempool, m.cfg.PayTo, m.cfg.Now())
 		if err != nil {
 			m.log.Error("cannot build a block template", "err", err)
-			if !m.pause(ctx, tick) {
+			if !m.sleep(ctx, tick, templateRetryDelay) {
 				return nil
 			}
 			continue
 		}
 		cause := m.mine(ctx, tmpl, tick, !raced)
 		raced = errors.Is(cause, errBuildRaced)
-		if (errors.Is(cause, errExhausted) || errors.Is(cause, errWorkerFailed)) && !m.pause(ctx, tick) {
+		if (errors.Is(cause, errExhausted) || errors.Is(cause, errWorkerFailed)) && !m.sleep(ctx, tick, templateRetryDelay) {
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -460,25 +460,6 @@ func (m *Miner) paceDelay() time.Duration {
 // (false).
 func (m *Miner) sleep(ctx context.Context, tick *time.Ticker, d time.Duration) bool {
 	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-m.wake:
-			return true
-		case <-t.C:
-			return true
-		case <-tick.C:
-			m.sample()
-		}
-	}
-}
-
-// pause waits templateRetryDelay, or until something changes (true), or
-// until ctx ends (false).
-func (m *Miner) pause(ctx context.Context, tick *time.Ticker) bool {
-	t := time.NewTimer(templateRetryDelay)
 	defer t.Stop()
 	for {
 		select {
