@@ -13,15 +13,11 @@ import (
 )
 
 func (n *Node) handleWallet(w http.ResponseWriter, r *http.Request) error {
-	l := ledger{n}
-	bal, err := n.wallet.Balance(l)
+	coins, err := n.wallet.Coins(ledger{n})
 	if err != nil {
 		return err
 	}
-	coins, err := n.wallet.Coins(l)
-	if err != nil {
-		return err
-	}
+	bal := wallet.SumCoins(coins)
 	per := map[string]uint64{}
 	for _, c := range coins {
 		if c.Confirmed && !c.SpentInPool {

@@ -2,10 +2,11 @@ package wallet
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/minichain/minichain/chain"
 )
 
 const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -84,9 +85,8 @@ func DecodeBase58(s string) ([]byte, error) {
 }
 
 func checksum(b []byte) []byte {
-	h1 := sha256.Sum256(b)
-	h2 := sha256.Sum256(h1[:])
-	return h2[:4]
+	h := chain.DoubleSHA256(b)
+	return h[:4]
 }
 
 // EncodeBase58Check encodes version || payload || checksum, where the

@@ -100,11 +100,12 @@ func (x *ExtendedKey) Child(i uint32) (*ExtendedKey, error) {
 	if hardened && !x.private {
 		return nil, ErrHardenedFromPublic
 	}
+	pub := x.PublicKey() // for the data and the fingerprint: derived once
 	data := make([]byte, 0, 37)
 	if hardened {
 		data = append(data, x.key[:]...) // 0x00 || private key
 	} else {
-		data = append(data, x.PublicKey()...)
+		data = append(data, pub...)
 	}
 	data = binary.BigEndian.AppendUint32(data, i)
 	mac := hmac.New(sha512.New, x.chainCode[:])
@@ -116,7 +117,7 @@ func (x *ExtendedKey) Child(i uint32) (*ExtendedKey, error) {
 	}
 	child := &ExtendedKey{depth: x.depth + 1, childNum: i, private: x.private}
 	copy(child.chainCode[:], sum[32:])
-	fp := chain.Hash160(x.PublicKey())
+	fp := chain.Hash160(pub)
 	copy(child.parentFP[:], fp[:4])
 	if x.private {
 		var k secp256k1.ModNScalar
@@ -141,8 +142,7 @@ func (x *ExtendedKey) Child(i uint32) (*ExtendedKey, error) {
 		return nil, ErrInvalidChild
 	}
 	sumPoint.ToAffine()
-	pub := secp256k1.NewPublicKey(&sumPoint.X, &sumPoint.Y)
-	copy(child.key[:], pub.SerializeCompressed())
+	copy(child.key[:], secp256k1.NewPublicKey(&sumPoint.X, &sumPoint.Y).SerializeCompressed())
 	return child, nil
 }
 

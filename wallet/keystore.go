@@ -102,9 +102,6 @@ func (f *keystoreFile) aad() []byte {
 	return b
 }
 
-// randRead fills b from the system's secure random source.
-func randRead(b []byte) (int, error) { return rand.Read(b) }
-
 // seal encrypts secrets into f with key (from deriveKey over f's salt).
 func (f *keystoreFile) seal(key []byte, s *secretData) error {
 	aead, err := chacha20poly1305.NewX(key)

@@ -60,11 +60,16 @@ type HistoryEntry struct {
 // when a pool transaction spends them) and unconfirmed outputs of pool
 // transactions paying the wallet.
 func (w *Wallet) Coins(l Ledger) ([]Coin, error) {
-	tip, err := l.TipHeight()
+	pending, err := l.PendingTxs()
 	if err != nil {
 		return nil, err
 	}
-	pending, err := l.PendingTxs()
+	return w.coins(l, pending)
+}
+
+// coins is Coins given the pool's transactions.
+func (w *Wallet) coins(l Ledger, pending []*chain.Tx) ([]Coin, error) {
+	tip, err := l.TipHeight()
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +122,11 @@ func (w *Wallet) Balance(l Ledger) (Balance, error) {
 	if err != nil {
 		return Balance{}, err
 	}
+	return SumCoins(coins), nil
+}
+
+// SumCoins sums coins as Balance does, for a caller that has them already.
+func SumCoins(coins []Coin) Balance {
 	var b Balance
 	for _, c := range coins {
 		switch {
@@ -136,7 +146,7 @@ func (w *Wallet) Balance(l Ledger) (Balance, error) {
 			b.Spendable += c.Value
 		}
 	}
-	return b, nil
+	return b
 }
 
 // History returns the transactions touching the wallet, newest first, each
@@ -155,17 +165,19 @@ func (w *Wallet) History(l Ledger) ([]HistoryEntry, error) {
 		e.Received += recv
 		e.Sent += sent
 	}
-	coins, err := w.Coins(l)
+	// One read of the pool for the coins and the pending entries, so both
+	// see the same pool.
+	pending, err := l.PendingTxs()
+	if err != nil {
+		return nil, err
+	}
+	coins, err := w.coins(l, pending)
 	if err != nil {
 		return nil, err
 	}
 	value := make(map[chain.OutPoint]uint64, len(coins))
 	for _, c := range coins {
 		value[c.OutPoint] = c.Value
-	}
-	pending, err := l.PendingTxs()
-	if err != nil {
-		return nil, err
 	}
 	for _, tx := range pending {
 		var recv, sent uint64

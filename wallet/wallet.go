@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -113,7 +114,7 @@ func Create(path string, p *chain.Params, opts CreateOptions) (*Wallet, string, 
 			kdf = DefaultKDF
 		}
 		salt := make([]byte, 16)
-		if _, err := randRead(salt); err != nil {
+		if _, err := rand.Read(salt); err != nil {
 			return nil, "", err
 		}
 		if w.key, err = deriveKey(opts.Passphrase, salt, kdf); err != nil {
@@ -239,11 +240,7 @@ func (w *Wallet) loadSecrets(s *secretData) error {
 // deriveAddr derives the address at (change, index) from the public
 // account key.
 func (w *Wallet) deriveAddr(change bool, index uint32) ([20]byte, error) {
-	c := uint32(0)
-	if change {
-		c = 1
-	}
-	k, err := w.account.Derive([]uint32{c, index})
+	k, err := w.account.Derive([]uint32{chainIndex(change), index})
 	if err != nil {
 		return [20]byte{}, err
 	}
@@ -251,22 +248,31 @@ func (w *Wallet) deriveAddr(change bool, index uint32) ([20]byte, error) {
 }
 
 func pathString(change bool, index uint32) string {
-	c := 0
+	return fmt.Sprintf("m/44'/1'/0'/%d/%d", chainIndex(change), index)
+}
+
+// chainIndex is the BIP44 chain of an address: 0 receive, 1 change.
+func chainIndex(change bool) uint32 {
 	if change {
-		c = 1
+		return 1
 	}
-	return fmt.Sprintf("m/44'/1'/0'/%d/%d", c, index)
+	return 0
+}
+
+// nextIndex is the counter of the next address of a chain. Called with mu
+// held (or before w is shared).
+func (w *Wallet) nextIndex(change bool) *uint32 {
+	if change {
+		return &w.file.Public.ChangeNext
+	}
+	return &w.file.Public.ReceiveNext
 }
 
 // indexAddresses derives every address handed out so far. Called with mu
 // held (or before w is shared).
 func (w *Wallet) indexAddresses() error {
 	for _, change := range []bool{false, true} {
-		next := w.file.Public.ReceiveNext
-		if change {
-			next = w.file.Public.ChangeNext
-		}
-		for i := uint32(0); i < next; i++ {
+		for i := uint32(0); i < *w.nextIndex(change); i++ {
 			pkh, err := w.deriveAddr(change, i)
 			if errors.Is(err, ErrInvalidChild) {
 				continue
@@ -298,10 +304,7 @@ func (w *Wallet) NewAddress(change bool) (Address, error) {
 }
 
 func (w *Wallet) newAddressLocked(change bool) (Address, error) {
-	next := &w.file.Public.ReceiveNext
-	if change {
-		next = &w.file.Public.ChangeNext
-	}
+	next := w.nextIndex(change)
 	for {
 		i := *next
 		*next++
@@ -401,11 +404,7 @@ func (w *Wallet) privKeyLocked(pkh [20]byte) (*secp256k1.PrivateKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("address %s does not belong to this wallet", NewAddress(pkh, w.params))
 	}
-	c := uint32(0)
-	if info.Change {
-		c = 1
-	}
-	k, err := w.acctPriv.Derive([]uint32{c, info.Index})
+	k, err := w.acctPriv.Derive([]uint32{chainIndex(info.Change), info.Index})
 	if err != nil {
 		return nil, err
 	}
@@ -473,10 +472,7 @@ func (w *Wallet) Scan(used func(pkh [20]byte) (bool, error), gap int) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, change := range []bool{false, true} {
-		next := &w.file.Public.ReceiveNext
-		if change {
-			next = &w.file.Public.ChangeNext
-		}
+		next := w.nextIndex(change)
 		lastUsed := int64(-1)
 		for i := uint32(0); int64(i) <= lastUsed+int64(gap); i++ {
 			pkh, err := w.deriveAddr(change, i)
