@@ -254,6 +254,12 @@ func runSimulator(t *testing.T, adj [][]int, latency time.Duration, bandwidth in
 // got a 20 kB block after 77-92 ms against the simulator's 90 ms, and the
 // farthest node after 137-155 ms against 155 ms.
 func TestPropagationMatchesLibp2p(t *testing.T) {
+	if raceEnabled {
+		// Go 1.26's race runtime crashes inside synctest here (SIGSEGV in
+		// TSan's StackDepot, in about one run of six, also before any
+		// change of ours), so this test runs in make sim, without -race.
+		t.Skip("synctest under the race detector crashes the runtime; runs in make sim")
+	}
 	const nodes = 10
 	adj := buildTopology(nodes, 2, rand.New(rand.NewPCG(11, 3)))
 	t.Logf("topology: %v", adj)
