@@ -114,7 +114,10 @@ func (c *Chain) Tips() []ChainTip {
 		if len(n.children) > 0 {
 			continue
 		}
-		fork := findFork(c.tip(), n)
+		fork := n // walk the branch back to the main chain: its length, not the chain's
+		for fork != nil && !c.isMain(fork) {
+			fork = fork.parent
+		}
 		tips = append(tips, ChainTip{BlockInfo: c.blockInfo(n), BranchLen: n.height - fork.height})
 	}
 	sort.Slice(tips, func(i, j int) bool {
@@ -124,6 +127,15 @@ func (c *Chain) Tips() []ChainTip {
 		return tips[i].Height > tips[j].Height
 	})
 	return tips
+}
+
+// IndexLen returns how many blocks the index holds, on every branch: it
+// grows with every block accepted, main chain or not, so it tells a poller
+// cheaply that the block tree changed.
+func (c *Chain) IndexLen() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.index)
 }
 
 // BlockTree returns the index entries at heights from..to (inclusive), on

@@ -26,10 +26,10 @@ func (n *Node) maxTxBody() int64 { return int64(2*n.params.MaxTxSize() + 1024) }
 func (n *Node) newServer() *http.Server {
 	mux := http.NewServeMux()
 	open := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		mux.Handle(pattern, n.handler(h, false))
+		mux.Handle(pattern, n.handler(h, false, maxSmallBody))
 	}
 	token := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		mux.Handle(pattern, n.handler(h, true))
+		mux.Handle(pattern, n.handler(h, true, maxSmallBody))
 	}
 	open("GET /api/v1/status", n.handleStatus)
 	open("GET /api/v1/height", n.handleHeight)
@@ -38,7 +38,7 @@ func (n *Node) newServer() *http.Server {
 	open("GET /api/v1/blocks", n.handleBlocks)
 	open("GET /api/v1/tx/{txid}", n.handleTx)
 	open("GET /api/v1/tx/{txid}/proof", n.handleProof)
-	open("POST /api/v1/tx", n.handleSubmitTx)
+	mux.Handle("POST /api/v1/tx", n.handler(n.handleSubmitTx, false, n.maxTxBody())) // a transaction, in hex
 	open("GET /api/v1/address/{address}", n.handleAddress)
 	open("GET /api/v1/balances", n.handleBalances)
 	open("GET /api/v1/mempool", n.handleMempool)
@@ -54,7 +54,7 @@ func (n *Node) newServer() *http.Server {
 	token("POST /api/v1/admin/shutdown", n.handleShutdown)
 	mux.Handle("/api/", n.handler(func(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no endpoint %s %s", r.Method, r.URL.Path)
-	}, false))
+	}, false, maxSmallBody))
 	n.registerGauges()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
 	n.registerExplorer(mux)
@@ -69,19 +69,15 @@ func (n *Node) newServer() *http.Server {
 	}
 }
 
-// handler wraps an API handler: token check, body size limit, and the one
-// error-to-JSON translation.
-func (n *Node) handler(h func(w http.ResponseWriter, r *http.Request) error, needToken bool) http.Handler {
+// handler wraps an API handler: token check, a body of at most limit
+// bytes, and the one error-to-JSON translation.
+func (n *Node) handler(h func(w http.ResponseWriter, r *http.Request) error, needToken bool, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if needToken && !n.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="minichain"`)
 			writeJSON(w, http.StatusUnauthorized, api.Error{Error: api.ErrorBody{Code: "unauthorized",
 				Message: "this call needs the API token: Authorization: Bearer <token from " + tokenFileName + ">"}})
 			return
-		}
-		limit := int64(maxSmallBody)
-		if r.URL.Path == "/api/v1/tx" {
-			limit = n.maxTxBody()
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := h(w, r); err != nil {

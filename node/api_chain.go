@@ -111,7 +111,7 @@ func (n *Node) blockByHash(h chain.Hash) (api.Block, error) {
 	if err != nil {
 		return api.Block{}, err
 	}
-	return n.blockView(bi, b), nil
+	return n.blockView(bi, b)
 }
 
 func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) error {
@@ -137,8 +137,20 @@ const maxBlocksPerPage = 100
 // upwards, at most limit of them.
 func (n *Node) BlockRange(from int32, limit int) (api.BlockList, error) {
 	out := api.BlockList{From: from, Blocks: []api.BlockSummary{}}
+	infos, blocks, err := n.mainBlocks(from, limit)
+	for i := range infos {
+		out.Blocks = append(out.Blocks, n.blockSummary(infos[i], blocks[i]))
+	}
+	return out, err
+}
+
+// mainBlocks reads main-chain blocks from height `from` upwards, at most
+// limit of them, with their index entries.
+func (n *Node) mainBlocks(from int32, limit int) ([]chain.BlockInfo, []*chain.Block, error) {
+	var infos []chain.BlockInfo
+	var blocks []*chain.Block
 	tip := n.chain.BestSnapshot().Height
-	for h := from; h <= tip && len(out.Blocks) < limit; h++ {
+	for h := from; h <= tip && len(infos) < limit; h++ {
 		hash, err := n.chain.BlockHashByHeight(h)
 		if err != nil {
 			break // the chain shrank under us
@@ -149,11 +161,11 @@ func (n *Node) BlockRange(from int32, limit int) (api.BlockList, error) {
 		}
 		b, err := n.chain.BlockByHash(hash)
 		if err != nil {
-			return out, err
+			return infos, blocks, err
 		}
-		out.Blocks = append(out.Blocks, n.blockSummary(bi, b))
+		infos, blocks = append(infos, bi), append(blocks, b)
 	}
-	return out, nil
+	return infos, blocks, nil
 }
 
 func (n *Node) handleBlocks(w http.ResponseWriter, r *http.Request) error {
@@ -201,30 +213,22 @@ func (n *Node) TxByID(txid chain.Hash) (api.Tx, error) {
 			prev[i] = n.poolPrevOut(in.PrevOut)
 		}
 		v := n.txView(d.Tx, prev)
-		v.InMempool = true
+		v.InMempool, v.Hex = true, hex.EncodeToString(d.Tx.Serialize())
 		return v, nil
 	}
 	tx, blk, loc, err := n.chain.TxByID(txid)
-	if err != nil {
+	if errors.Is(err, chain.ErrTxNotFound) {
 		return api.Tx{}, notFound("transaction %s is neither in the mempool nor in the main chain", txid)
 	}
-	var prev []*chain.UtxoEntry
-	if undo, err := n.chain.BlockUndo(loc.BlockHash); err == nil {
-		// The undo data lists the spent outputs of the block's non-coinbase
-		// inputs in order; skip those of the transactions before this one.
-		// A coinbase (index 0) spends nothing.
-		k := 0
-		for i := 1; i < int(loc.Index); i++ {
-			k += len(blk.Transactions[i].TxIn)
-		}
-		if loc.Index > 0 && k+len(tx.TxIn) <= len(undo) {
-			for j := range tx.TxIn {
-				e := undo[k+j].Entry
-				prev = append(prev, &e)
-			}
-		}
+	if err != nil {
+		return api.Tx{}, err
 	}
-	v := n.txView(tx, prev)
+	spent, err := n.spentOutputs(loc.BlockHash, blk)
+	if err != nil {
+		return api.Tx{}, err
+	}
+	v := n.txView(tx, spent[loc.Index])
+	v.Hex = hex.EncodeToString(tx.Serialize())
 	height := loc.Height
 	v.BlockHash, v.BlockHeight, v.Confirmations = loc.BlockHash.String(), &height, loc.Confirmations
 	return v, nil
@@ -384,11 +388,18 @@ func (n *Node) handleBalances(w http.ResponseWriter, r *http.Request) error {
 }
 
 // MempoolView lists the pool in fee-rate order.
-func (n *Node) MempoolView() api.Mempool {
+func (n *Node) MempoolView() api.Mempool { return n.mempoolView(true) }
+
+// mempoolView is MempoolView, with each transaction's encoding only when
+// withHex (the explorer shows none).
+func (n *Node) mempoolView(withHex bool) api.Mempool {
 	out := api.Mempool{Transactions: []api.MempoolTx{}}
 	for _, d := range n.mempool.Ordered() {
-		out.Transactions = append(out.Transactions, api.MempoolTx{TxID: d.TxID.String(), Size: d.Size, Fee: d.Fee,
-			FeeRate: d.FeeRate(), Time: d.Added.Unix(), Hex: hex.EncodeToString(d.Tx.Serialize())})
+		t := api.MempoolTx{TxID: d.TxID.String(), Size: d.Size, Fee: d.Fee, FeeRate: d.FeeRate(), Time: d.Added.Unix()}
+		if withHex {
+			t.Hex = hex.EncodeToString(d.Tx.Serialize())
+		}
+		out.Transactions = append(out.Transactions, t)
 		out.Bytes += d.Size
 	}
 	out.Count = len(out.Transactions)

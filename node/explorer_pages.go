@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,15 +22,14 @@ import (
 
 // Bounds of the pages.
 const (
-	homeBlocks            = 10         // latest blocks on the home page
-	homeTxs               = 10         // latest confirmed transactions on the home page
-	homeTxBlocks          = homeBlocks // blocks read for them, at most: the latest ones
-	homePending           = 10         // pool transactions on the home page
-	blockTxsPerPage       = 100        // transactions per page of a block
-	addressUtxoRows       = 100        // coins listed on an address page
-	addressHistoryPerPage = 50         // history rows per page of an address
-	mempoolRows           = 300        // pool transactions listed on the mempool page
-	maxSearchLen          = 120        // longer searches match nothing
+	homeBlocks            = 10  // latest blocks on the home page
+	homeTxs               = 10  // latest confirmed transactions on the home page
+	homePending           = 10  // pool transactions on the home page
+	blockTxsPerPage       = 100 // transactions per page of a block
+	addressUtxoRows       = 100 // coins listed on an address page
+	addressHistoryPerPage = 50  // history rows per page of an address
+	mempoolRows           = 300 // pool transactions listed on the mempool page
+	maxSearchLen          = 120 // longer searches match nothing
 )
 
 // explorerPage is what the layout needs on every page.
@@ -51,20 +49,17 @@ func (n *Node) newPage(title, page string) explorerPage {
 }
 
 // liveKey names the state the live parts show: the tip, the pool's size,
-// the peer count, the sync state, and every block near the tip (so a stale
-// block arriving, which moves none of the others, still redraws the block
-// tree). explorer.js polls it from /live/state and fetches the live part
-// again when it changes. It reads the same window of the index the tree
-// does.
-func (n *Node) liveKey(s api.Status) string {
-	// BlockTree's order among blocks of one height is not fixed: combine
-	// the hashes in a way that does not depend on it.
-	var sum uint64
-	blocks := n.chain.BlockTree(s.Height-treeHeights+1, s.Height+2)
-	for _, b := range blocks {
-		sum ^= binary.LittleEndian.Uint64(b.Hash[:8])
+// the peer count, the sync state, and how many blocks the index holds (so a
+// stale block arriving, which moves none of the others, still redraws the
+// block tree). explorer.js polls it from /live/state every 2 s and fetches
+// the live part again when it changes, so it reads only counters.
+func (n *Node) liveKey() string {
+	best := n.chain.BestSnapshot()
+	peers, syncing := 0, false
+	if n.p2p != nil {
+		peers, syncing = len(n.p2p.Peers()), n.p2p.SyncInfo().Syncing
 	}
-	return fmt.Sprintf("%s|%d|%d|%t|%d.%x", s.Tip, s.Mempool.Count, s.Peers, s.Sync.Syncing, len(blocks), sum)
+	return fmt.Sprintf("%s|%d|%d|%t|%d", best.Hash, n.mempool.Count(), peers, syncing, n.chain.IndexLen())
 }
 
 // liveState is the answer of /live/state.
@@ -108,7 +103,6 @@ type txRow struct {
 	Index    int
 	TxID     string
 	Height   int32
-	Time     uint32
 	Size     int
 	Fee      *uint64
 	Out      uint64
@@ -152,28 +146,24 @@ type homeData struct {
 func (n *Node) homeLive() (homeLive, error) {
 	s := n.Status()
 	v := homeLive{Now: time.Now().Unix(), Status: s, Networked: s.PeerID != ""}
-	list, err := n.BlockRange(max(s.Height-homeBlocks+1, 0), homeBlocks)
+	infos, blocks, err := n.mainBlocks(max(s.Height-homeBlocks+1, 0), homeBlocks)
 	if err != nil {
 		return v, err
 	}
-	for i := len(list.Blocks) - 1; i >= 0; i-- {
-		v.Blocks = append(v.Blocks, list.Blocks[i])
-	}
-	for i, b := range v.Blocks {
-		if i >= homeTxBlocks || len(v.Txs) >= homeTxs {
-			break
+	for i := len(infos) - 1; i >= 0; i-- { // newest first
+		v.Blocks = append(v.Blocks, n.blockSummary(infos[i], blocks[i]))
+		if len(v.Txs) >= homeTxs {
+			continue
 		}
-		blk, err := n.BlockByID(b.Hash) // by hash: still there after a reorganisation
+		blk, err := n.blockView(infos[i], blocks[i])
 		if err != nil {
 			return v, err
 		}
 		for j := len(blk.Transactions) - 1; j >= 0 && len(v.Txs) < homeTxs; j-- {
-			row := newTxRow(j, blk.Transactions[j])
-			row.Time = blk.Time
-			v.Txs = append(v.Txs, row)
+			v.Txs = append(v.Txs, newTxRow(j, blk.Transactions[j]))
 		}
 	}
-	mp := n.MempoolView()
+	mp := n.mempoolView(false)
 	v.Pending = mp.Transactions[:min(len(mp.Transactions), homePending)]
 	v.PendingMore = len(mp.Transactions) - len(v.Pending)
 	v.Chart = n.intervalChart()
@@ -188,7 +178,7 @@ func (n *Node) handleExplorerHome(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	d := homeData{explorerPage: n.newPage("Home", "home"), Live: live}
-	d.LiveKey = n.liveKey(live.Status)
+	d.LiveKey = n.liveKey()
 	return n.renderPage(w, http.StatusOK, "home", d)
 }
 
@@ -348,7 +338,7 @@ type mempoolData struct {
 }
 
 func (n *Node) mempoolLive() mempoolLive {
-	mp := n.MempoolView()
+	mp := n.mempoolView(false)
 	v := mempoolLive{Now: time.Now().Unix(), Count: mp.Count, Bytes: mp.Bytes}
 	v.Rows = mp.Transactions[:min(len(mp.Transactions), mempoolRows)]
 	v.More = len(mp.Transactions) - len(v.Rows)
@@ -366,7 +356,7 @@ func (n *Node) mempoolLive() mempoolLive {
 
 func (n *Node) handleExplorerMempool(w http.ResponseWriter, r *http.Request) error {
 	d := mempoolData{explorerPage: n.newPage("Mempool", "mempool"), Live: n.mempoolLive()}
-	d.LiveKey = n.liveKey(n.Status())
+	d.LiveKey = n.liveKey()
 	return n.renderPage(w, http.StatusOK, "mempool", d)
 }
 
@@ -390,7 +380,7 @@ func (n *Node) peersLive() peersLive {
 
 func (n *Node) handleExplorerPeers(w http.ResponseWriter, r *http.Request) error {
 	d := peersData{explorerPage: n.newPage("Peers", "peers"), Live: n.peersLive()}
-	d.LiveKey = n.liveKey(d.Live.Status)
+	d.LiveKey = n.liveKey()
 	return n.renderPage(w, http.StatusOK, "peers", d)
 }
 
@@ -401,7 +391,7 @@ func (n *Node) handleExplorerPeers(w http.ResponseWriter, r *http.Request) error
 func (n *Node) handleExplorerLive(w http.ResponseWriter, r *http.Request) error {
 	switch page := r.PathValue("page"); page {
 	case "state":
-		writeJSON(w, http.StatusOK, liveState{Key: n.liveKey(n.Status())})
+		writeJSON(w, http.StatusOK, liveState{Key: n.liveKey()})
 		return nil
 	case "home":
 		live, err := n.homeLive()

@@ -304,9 +304,11 @@ func (n *Node) Run(ctx context.Context) error {
 	return err
 }
 
-// close closes the store; the rest holds no resources.
+// close releases what the node holds: the API listener (Serve may never
+// have started if Run failed early; closing it twice is harmless), the p2p
+// host and the store.
 func (n *Node) close() error {
-	if n.listener != nil && n.server == nil {
+	if n.listener != nil {
 		n.listener.Close()
 	}
 	if n.p2p != nil {

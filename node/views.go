@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -37,8 +38,7 @@ func (n *Node) addressOf(script []byte) string {
 	return ""
 }
 
-// blockSummary builds the view of an indexed block; b may be nil when only
-// the header is at hand.
+// blockSummary builds the view of an indexed block.
 func (n *Node) blockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary {
 	s := api.BlockSummary{
 		Hash: bi.Hash.String(), Height: bi.Height, MainChain: bi.MainChain, Status: bi.Status,
@@ -50,16 +50,14 @@ func (n *Node) blockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary
 	if !bi.NextHash.IsZero() {
 		s.NextHash = bi.NextHash.String()
 	}
-	if b != nil {
-		s.Size = b.SerializeSize()
-		s.TxCount = len(b.Transactions)
-		for _, out := range b.Transactions[0].TxOut {
-			s.Reward += out.Value
-		}
-		if bi.Height > 0 {
-			if sub := chain.CalcBlockSubsidy(bi.Height, n.params); s.Reward > sub {
-				s.Fees = s.Reward - sub
-			}
+	s.Size = b.SerializeSize()
+	s.TxCount = len(b.Transactions)
+	for _, out := range b.Transactions[0].TxOut {
+		s.Reward += out.Value
+	}
+	if bi.Height > 0 {
+		if sub := chain.CalcBlockSubsidy(bi.Height, n.params); s.Reward > sub {
+			s.Fees = s.Reward - sub
 		}
 	}
 	return s
@@ -67,37 +65,55 @@ func (n *Node) blockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary
 
 // blockView builds the full view of a block with its transactions; input
 // values come from the block's undo data when it was connected.
-func (n *Node) blockView(bi chain.BlockInfo, b *chain.Block) api.Block {
+func (n *Node) blockView(bi chain.BlockInfo, b *chain.Block) (api.Block, error) {
 	v := api.Block{BlockSummary: n.blockSummary(bi, b)}
-	undo, _ := n.chain.BlockUndo(bi.Hash) // absent for never-connected blocks
-	k := 0
+	spent, err := n.spentOutputs(bi.Hash, b)
+	if err != nil {
+		return v, err
+	}
 	height := bi.Height
 	for i, tx := range b.Transactions {
-		var prev []*chain.UtxoEntry
-		if i > 0 && len(undo) >= k+len(tx.TxIn) {
-			for j := range tx.TxIn {
-				e := undo[k+j].Entry
-				prev = append(prev, &e)
-			}
-		}
-		if i > 0 {
-			k += len(tx.TxIn)
-		}
-		tv := n.txView(tx, prev)
+		tv := n.txView(tx, spent[i])
 		tv.BlockHash, tv.BlockHeight, tv.Confirmations = bi.Hash.String(), &height, bi.Confirmations
-		tv.Hex = ""
 		v.Transactions = append(v.Transactions, tv)
 	}
-	return v
+	return v, nil
+}
+
+// spentOutputs returns, for each transaction of block b (stored as h), the
+// outputs its inputs spend, from the block's undo data: that lists the
+// spent outputs of the non-coinbase inputs in order. A coinbase spends
+// nothing; a block never connected has no undo data, and its entries stay
+// nil (values unknown).
+func (n *Node) spentOutputs(h chain.Hash, b *chain.Block) ([][]*chain.UtxoEntry, error) {
+	out := make([][]*chain.UtxoEntry, len(b.Transactions))
+	undo, err := n.chain.BlockUndo(h)
+	if errors.Is(err, chain.ErrBlockNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	k := 0
+	for i, tx := range b.Transactions[1:] {
+		if k+len(tx.TxIn) > len(undo) {
+			break
+		}
+		for j := range tx.TxIn {
+			e := undo[k+j].Entry
+			out[i+1] = append(out[i+1], &e)
+		}
+		k += len(tx.TxIn)
+	}
+	return out, nil
 }
 
 // txView builds the view of a transaction; prev holds the outputs its
 // inputs spend, in order, when known (nil entries or a short slice leave
 // values and the fee out).
 func (n *Node) txView(tx *chain.Tx, prev []*chain.UtxoEntry) api.Tx {
-	raw := tx.Serialize()
-	v := api.Tx{TxID: tx.TxHash().String(), Version: tx.Version, LockTime: tx.LockTime, Size: len(raw),
-		Coinbase: tx.IsCoinbase(), Hex: hex.EncodeToString(raw)}
+	v := api.Tx{TxID: tx.TxHash().String(), Version: tx.Version, LockTime: tx.LockTime, Size: tx.SerializeSize(),
+		Coinbase: tx.IsCoinbase()}
 	var in, out uint64
 	known := len(prev) == len(tx.TxIn)
 	for i, txin := range tx.TxIn {

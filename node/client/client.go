@@ -83,11 +83,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var e api.Error
-		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-		}
-		return &Error{Status: resp.StatusCode, Code: "http_error", Message: strings.TrimSpace(string(data))}
+		return apiError(resp.StatusCode, data)
 	}
 	if out == nil {
 		return nil
@@ -194,6 +190,16 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	return c.do(ctx, "POST", "/api/v1/admin/shutdown", struct{}{}, nil)
 }
 
+// apiError turns an error answer into an *Error: the API's code and
+// message, or the body itself when it is not the API's JSON.
+func apiError(status int, body []byte) error {
+	var e api.Error
+	if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
+		return &Error{Status: status, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	return &Error{Status: status, Code: "http_error", Message: strings.TrimSpace(string(body))}
+}
+
 // Validate is POST /api/v1/chain/validate (token), streaming progress to
 // the callback (which may be nil).
 func (c *Client) Validate(ctx context.Context, progress func(done, total int32)) (api.Validation, error) {
@@ -202,19 +208,20 @@ func (c *Client) Validate(ctx context.Context, progress func(done, total int32))
 		return api.Validation{}, err
 	}
 	req.Header.Set("Accept", "application/x-ndjson")
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return api.Validation{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var e api.Error
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			return api.Validation{}, &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return api.Validation{}, err
 		}
-		return api.Validation{}, &Error{Status: resp.StatusCode, Code: "http_error", Message: string(data)}
+		return api.Validation{}, apiError(resp.StatusCode, data)
 	}
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, maxResponse))
 	for sc.Scan() {
@@ -241,11 +248,29 @@ func (c *Client) Validate(ctx context.Context, progress func(done, total int32))
 // chain and pool through this node.
 func (c *Client) Ledger(ctx context.Context) wallet.Ledger { return &remoteLedger{c: c, ctx: ctx} }
 
+// remoteLedger reads each address and the pool once per ledger, so one
+// wallet operation sees one consistent state and asks the node once.
 type remoteLedger struct {
 	c       *Client
 	ctx     context.Context
 	pending []*chain.Tx
 	fetched bool
+	addrs   map[[20]byte]api.Address
+}
+
+func (l *remoteLedger) address(pkh [20]byte) (api.Address, error) {
+	if a, ok := l.addrs[pkh]; ok {
+		return a, nil
+	}
+	a, err := l.c.Address(l.ctx, wallet.NewAddress(pkh, l.c.params).String())
+	if err != nil {
+		return a, err
+	}
+	if l.addrs == nil {
+		l.addrs = make(map[[20]byte]api.Address)
+	}
+	l.addrs[pkh] = a
+	return a, nil
 }
 
 func (l *remoteLedger) TipHeight() (int32, error) {
@@ -254,7 +279,7 @@ func (l *remoteLedger) TipHeight() (int32, error) {
 }
 
 func (l *remoteLedger) AddressUtxos(pkh [20]byte) ([]chain.AddressUtxo, error) {
-	a, err := l.c.Address(l.ctx, wallet.NewAddress(pkh, l.c.params).String())
+	a, err := l.address(pkh)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +296,7 @@ func (l *remoteLedger) AddressUtxos(pkh [20]byte) ([]chain.AddressUtxo, error) {
 }
 
 func (l *remoteLedger) AddressHistory(pkh [20]byte) ([]chain.AddressTx, error) {
-	a, err := l.c.Address(l.ctx, wallet.NewAddress(pkh, l.c.params).String())
+	a, err := l.address(pkh)
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +311,7 @@ func (l *remoteLedger) AddressHistory(pkh [20]byte) ([]chain.AddressTx, error) {
 	return out, nil
 }
 
-// PendingTxs fetches the pool once per ledger, so one wallet operation sees
-// one consistent pool.
+// PendingTxs fetches the pool once per ledger.
 func (l *remoteLedger) PendingTxs() ([]*chain.Tx, error) {
 	if l.fetched {
 		return l.pending, nil
