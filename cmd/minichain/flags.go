@@ -141,23 +141,79 @@ func (c *clientFlags) client(needToken bool) (*client.Client, *chain.Params, err
 	if err != nil {
 		return nil, nil, err
 	}
-	token := os.Getenv("MINICHAIN_API_TOKEN")
-	if needToken && token == "" {
-		path := c.tokenFile
-		if path == "" {
-			dir := c.datadir
-			if dir == "" {
-				dir = node.DefaultDataDir(p.Name)
-			}
-			path = node.TokenPath(dir)
-		}
-		b, err := os.ReadFile(path)
+	token := strings.TrimSpace(os.Getenv("MINICHAIN_API_TOKEN"))
+	if needToken {
+		token, err = readAPIToken(c.tokenFile, c.datadir, func() (string, error) { return node.DefaultDataDir(p.Name), nil })
 		if err != nil {
 			return nil, nil, fmt.Errorf("this command needs the node's API token: %w (use --token-file, --datadir or MINICHAIN_API_TOKEN)", err)
 		}
-		token = strings.TrimSpace(string(b))
 	}
 	return client.New(c.nodeURL, token, p), p, nil
+}
+
+// readAPIToken finds a node's API token: MINICHAIN_API_TOKEN, else the
+// token file, else the one in the data directory, which defaultDir gives
+// when none was named.
+func readAPIToken(tokenFile, datadir string, defaultDir func() (string, error)) (string, error) {
+	if t := strings.TrimSpace(os.Getenv("MINICHAIN_API_TOKEN")); t != "" {
+		return t, nil
+	}
+	path := expandHome(tokenFile)
+	if path == "" {
+		dir := expandHome(datadir)
+		if dir == "" {
+			var err error
+			if dir, err = defaultDir(); err != nil {
+				return "", err
+			}
+		}
+		path = node.TokenPath(dir)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// clientCmd is a parsed command that talks to a node: its flags and a
+// client of the node.
+type clientCmd struct {
+	clientFlags
+	fs *flag.FlagSet
+	c  *client.Client
+	p  *chain.Params
+}
+
+// parseClientCmd parses a command that talks to a node: the common client
+// flags, then check (if set) on the positional arguments, then the client,
+// with the API token when needToken.
+func parseClientCmd(name string, args []string, stderr io.Writer, needToken bool, check func(fs *flag.FlagSet) error) (*clientCmd, error) {
+	cmd := &clientCmd{fs: newFlagSet(name, stderr)}
+	cmd.register(cmd.fs)
+	if err := parse(cmd.fs, args); err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(cmd.fs); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if cmd.c, cmd.p, err = cmd.client(needToken); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// oneArg checks that a command got exactly one positional argument.
+func oneArg(usage string) func(fs *flag.FlagSet) error {
+	return func(fs *flag.FlagSet) error {
+		if fs.NArg() != 1 {
+			return usagef("%s", usage)
+		}
+		return nil
+	}
 }
 
 // ctx returns a context cancelled by Ctrl-C and after a generous timeout.

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/minichain/minichain/node"
@@ -83,9 +80,7 @@ func runLoadgen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return emit(stdout, true, report, "")
 	}
 	return report.WriteTable(stdout)
 }
@@ -94,26 +89,17 @@ func runLoadgen(args []string, stdout, stderr io.Writer) error {
 // --token-file, --datadir, or the default data directory of the node's
 // network.
 func loadgenToken(ctx context.Context, nodeURL, tokenFile, datadir string) (string, error) {
-	if t := strings.TrimSpace(os.Getenv("MINICHAIN_API_TOKEN")); t != "" {
-		return t, nil
-	}
-	path := tokenFile
-	if path == "" {
-		dir := datadir
-		if dir == "" {
-			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			st, err := client.New(nodeURL, "", nil).Status(cctx)
-			cancel()
-			if err != nil {
-				return "", fmt.Errorf("node %s: %w", nodeURL, err)
-			}
-			dir = node.DefaultDataDir(st.Network)
+	token, err := readAPIToken(tokenFile, datadir, func() (string, error) {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		st, err := client.New(nodeURL, "", nil).Status(cctx)
+		if err != nil {
+			return "", fmt.Errorf("node %s: %w", nodeURL, err)
 		}
-		path = node.TokenPath(dir)
-	}
-	b, err := os.ReadFile(path)
+		return node.DefaultDataDir(st.Network), nil
+	})
 	if err != nil {
 		return "", fmt.Errorf("loadgen funds its wallets through the first node's wallet and needs its API token: %w (use MINICHAIN_API_TOKEN, --token-file or --datadir)", err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	return token, nil
 }

@@ -47,7 +47,10 @@ func commands() []command {
 		{"sim", "simulate a network in virtual time over the real consensus code", runSim},
 		{"token", "print a node's API token (for scripts and containers)", runToken},
 		{"health", "exit 0 when the node answers its API (container healthcheck)", runHealth},
-		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("minichain", version); return nil }},
+		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
+			_, err := fmt.Fprintln(stdout, "minichain", version)
+			return err
+		}},
 	}
 }
 

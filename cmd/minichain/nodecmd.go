@@ -80,8 +80,9 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *datadir == "" {
-		*datadir = node.DefaultDataDir(p.Name)
+	dir := expandHome(*datadir)
+	if dir == "" {
+		dir = node.DefaultDataDir(p.Name)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
@@ -90,7 +91,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := node.Config{Params: p, DataDir: expandHome(*datadir), APIAddr: *apiAddr, Mine: *mine,
+	cfg := node.Config{Params: p, DataDir: dir, APIAddr: *apiAddr, Mine: *mine,
 		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
 		Logger: log, Output: stderr, P2PListen: listen.values, Bootstrap: bootstrap.values,
 		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers}
@@ -103,7 +104,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := signalContext(context.Background())
 	defer cancel()
-	log.Info("API listening", "url", "http://"+n.APIAddr(), "token_file", node.TokenPath(*datadir))
+	log.Info("API listening", "url", "http://"+n.APIAddr(), "token_file", node.TokenPath(dir))
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 	select {
@@ -128,14 +129,12 @@ func runReset(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *datadir == "" {
-		p, err := chain.NetworkParams(*network)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		*datadir = node.DefaultDataDir(p.Name)
+	datadirPath, err := dataDir(*datadir, *network)
+	if err != nil {
+		return err
 	}
-	dir := node.ChainDir(expandHome(*datadir))
+	*datadir = datadirPath
+	dir := node.ChainDir(datadirPath)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stdout, "nothing to reset: %s has no chain state\n", *datadir)
 		return nil
@@ -163,6 +162,18 @@ func runReset(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// dataDir is --datadir with ~ expanded, or the network's default.
+func dataDir(datadir, network string) (string, error) {
+	if datadir != "" {
+		return expandHome(datadir), nil
+	}
+	p, err := chain.NetworkParams(network)
+	if err != nil {
+		return "", usageError{err.Error()}
+	}
+	return node.DefaultDataDir(p.Name), nil
+}
+
 // runToken prints the API token of a data directory: the way to read it in
 // a container whose image has no shell.
 func runToken(args []string, stdout, stderr io.Writer) error {
@@ -172,14 +183,11 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *datadir == "" {
-		p, err := chain.NetworkParams(*network)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		*datadir = node.DefaultDataDir(p.Name)
+	dir, err := dataDir(*datadir, *network)
+	if err != nil {
+		return err
 	}
-	b, err := os.ReadFile(node.TokenPath(expandHome(*datadir)))
+	b, err := os.ReadFile(node.TokenPath(dir))
 	if err != nil {
 		return fmt.Errorf("read the API token (has the node started?): %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,16 +15,11 @@ import (
 )
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("status", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, _, err := cf.client(false)
+	cmd, err := parseClientCmd("status", args, stderr, false, nil)
 	if err != nil {
 		return err
 	}
+	c, cf := cmd.c, cmd.clientFlags
 	ctx, cancel := cliContext()
 	defer cancel()
 	s, err := c.Status(ctx)
@@ -55,19 +51,11 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 }
 
 func runBlock(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("block", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("block takes one height, hash or 'latest'")
-	}
-	c, _, err := cf.client(false)
+	cmd, err := parseClientCmd("block", args, stderr, false, oneArg("block takes one height, hash or 'latest'"))
 	if err != nil {
 		return err
 	}
+	c, cf, fs := cmd.c, cmd.clientFlags, cmd.fs
 	ctx, cancel := cliContext()
 	defer cancel()
 	b, err := c.Block(ctx, fs.Arg(0))
@@ -91,19 +79,11 @@ func runBlock(args []string, stdout, stderr io.Writer) error {
 }
 
 func runTx(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tx", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("tx takes one txid")
-	}
-	c, _, err := cf.client(false)
+	cmd, err := parseClientCmd("tx", args, stderr, false, oneArg("tx takes one txid"))
 	if err != nil {
 		return err
 	}
+	c, cf, fs := cmd.c, cmd.clientFlags, cmd.fs
 	ctx, cancel := cliContext()
 	defer cancel()
 	tx, err := c.Tx(ctx, fs.Arg(0))
@@ -143,16 +123,11 @@ func txText(tx api.Tx) string {
 }
 
 func runMempool(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("mempool", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, _, err := cf.client(false)
+	cmd, err := parseClientCmd("mempool", args, stderr, false, nil)
 	if err != nil {
 		return err
 	}
+	c, cf := cmd.c, cmd.clientFlags
 	ctx, cancel := cliContext()
 	defer cancel()
 	m, err := c.Mempool(ctx)
@@ -168,16 +143,11 @@ func runMempool(args []string, stdout, stderr io.Writer) error {
 }
 
 func runPeers(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("peers", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, _, err := cf.client(false)
+	cmd, err := parseClientCmd("peers", args, stderr, false, nil)
 	if err != nil {
 		return err
 	}
+	c, cf := cmd.c, cmd.clientFlags
 	ctx, cancel := cliContext()
 	defer cancel()
 	ps, err := c.Peers(ctx)
@@ -200,23 +170,21 @@ func runPeers(args []string, stdout, stderr io.Writer) error {
 // its own target, and the branch must lead from the txid to the header's
 // Merkle root.
 func runProof(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("proof", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("proof takes one txid")
-	}
-	txid, err := chain.ParseHash(fs.Arg(0))
-	if err != nil {
-		return usagef("%q is not a txid: %v", fs.Arg(0), err)
-	}
-	c, p, err := cf.client(false)
+	var txid chain.Hash
+	cmd, err := parseClientCmd("proof", args, stderr, false, func(fs *flag.FlagSet) error {
+		if fs.NArg() != 1 {
+			return usagef("proof takes one txid")
+		}
+		var err error
+		if txid, err = chain.ParseHash(fs.Arg(0)); err != nil {
+			return usagef("%q is not a txid: %v", fs.Arg(0), err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
+	c, cf, p := cmd.c, cmd.clientFlags, cmd.p
 	ctx, cancel := cliContext()
 	defer cancel()
 	pr, err := c.Proof(ctx, txid.String())
@@ -287,16 +255,11 @@ func verifyProof(txid chain.Hash, pr api.Proof, p *chain.Params) (proofResult, e
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, _, err := cf.client(true)
+	cmd, err := parseClientCmd("validate", args, stderr, true, nil)
 	if err != nil {
 		return err
 	}
+	c, cf := cmd.c, cmd.clientFlags
 	ctx, cancel := cliContext()
 	defer cancel()
 	last := -1
@@ -331,26 +294,25 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 }
 
 func runMine(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("mine", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
 	n := 1
-	if fs.NArg() == 1 {
-		v, err := strconv.Atoi(fs.Arg(0))
-		if err != nil || v < 1 {
-			return usagef("mine takes a number of blocks")
+	cmd, err := parseClientCmd("mine", args, stderr, true, func(fs *flag.FlagSet) error {
+		switch fs.NArg() {
+		case 0:
+		case 1:
+			v, err := strconv.Atoi(fs.Arg(0))
+			if err != nil || v < 1 {
+				return usagef("mine takes a number of blocks")
+			}
+			n = v
+		default:
+			return usagef("mine takes one number of blocks")
 		}
-		n = v
-	} else if fs.NArg() > 1 {
-		return usagef("mine takes one number of blocks")
-	}
-	c, _, err := cf.client(true)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
+	c, cf := cmd.c, cmd.clientFlags
 	ctx, cancel := cliContext()
 	defer cancel()
 	hashes, err := c.Generate(ctx, n)

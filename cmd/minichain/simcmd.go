@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -113,14 +112,13 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "simulated %v of %v: %d blocks (%.1fs wall)\n", now, cfg.Duration, blocks, time.Since(wallStart).Seconds())
 		}
 	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err.Error()}
-	}
 	s, err := sim.New(cfg)
-	if err != nil {
+	if errors.Is(err, sim.ErrConfig) {
+		return usageError{err.Error()}
+	} else if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signalContext(context.Background())
 	defer stop()
 	report, err := s.Run(ctx)
 	if err != nil {

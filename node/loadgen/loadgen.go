@@ -19,7 +19,6 @@ package loadgen
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +32,6 @@ import (
 	"time"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/node/api"
@@ -216,7 +214,6 @@ type lgWallet struct {
 
 type sentTx struct {
 	txid      chain.Hash
-	node      int
 	sent      time.Time
 	confirmed time.Time // zero until seen in a block
 }
@@ -250,13 +247,7 @@ func New(ctx context.Context, cfg Config) (*Generator, error) {
 	g := &Generator{cfg: cfg, txs: make(map[chain.Hash]*sentTx), rejected: make(map[string]int)}
 	seed := cfg.Seed
 	if seed == 0 {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, err
-		}
-		for _, x := range b {
-			seed = seed<<8 | uint64(x)
-		}
+		seed = mrand.Uint64() // randomly seeded by the runtime
 	}
 	g.rng = mrand.New(mrand.NewPCG(seed, 0x6c6f6164))
 	var genesis string
@@ -309,36 +300,40 @@ func (g *Generator) progress(format string, a ...any) {
 // returns the report. Cancelling ctx ends the current phase early; the
 // report then covers what happened so far.
 func (g *Generator) Run(ctx context.Context) (*Report, error) {
+	// The first node's height, read before any coin moves: if it cannot
+	// be followed, fail now rather than after the wallets were funded.
+	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	st, err := g.clients[0].Status(cctx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", g.cfg.Nodes[0], err)
+	}
 	funding, err := g.fund(ctx)
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	sendCtx, stopSending := context.WithCancel(ctx)
-	defer stopSending()
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
-	var eg errgroup.Group
-	eg.Go(func() error { return g.watch(watchCtx) })
-	eg.Go(func() error { g.report(watchCtx, start); return nil })
-	g.send(sendCtx)
+	var wg sync.WaitGroup
+	wg.Go(func() { g.watch(watchCtx, st.Height) })
+	wg.Go(func() { g.report(watchCtx, start) })
+	g.send(ctx)
 	sendTime := time.Since(start)
 	g.progress("sending done after %v; waiting up to %v for confirmations", sendTime.Round(time.Millisecond), max(g.cfg.ConfirmWait, 0))
 	if g.cfg.ConfirmWait > 0 {
 		g.waitConfirmed(ctx, g.cfg.ConfirmWait)
 	}
 	stopWatching()
-	if err := eg.Wait(); err != nil {
-		return nil, err
-	}
-	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	r, err := g.finish(finalCtx, funding, start, sendTime)
-	if err != nil {
-		return nil, err
-	}
+	wg.Wait()
+	// The last phases run even when ctx was cancelled (the coins must go
+	// back), each under a budget of its own.
+	finalCtx := context.WithoutCancel(ctx)
+	r := g.finish(finalCtx, funding, start, sendTime)
 	if !g.cfg.Keep {
-		r.Returned, r.ReturnTxs, r.ReturnErrors = g.sweep(finalCtx)
+		sweepCtx, cancel := context.WithTimeout(finalCtx, 2*time.Minute)
+		defer cancel()
+		r.Returned, r.ReturnTxs, r.ReturnErrors = g.sweep(sweepCtx)
 		g.progress("returned %s to %s's wallet in %d transactions", wallet.FormatAmount(r.Returned), g.cfg.Nodes[0], r.ReturnTxs)
 	}
 	return r, nil
@@ -601,7 +596,7 @@ func (g *Generator) settle(j *job) {
 		return
 	}
 	g.perNode[j.from.node].Accepted++
-	st := &sentTx{txid: j.txid, node: j.from.node, sent: j.at}
+	st := &sentTx{txid: j.txid, sent: j.at}
 	g.txs[j.txid] = st
 	g.order = append(g.order, st)
 	now := time.Now()
@@ -634,24 +629,14 @@ func isConflict(err error) bool {
 
 // watch follows the first node's tip and marks transfers confirmed when a
 // block holding them appears.
-func (g *Generator) watch(ctx context.Context) error {
+func (g *Generator) watch(ctx context.Context, seen int32) {
 	c := g.clients[0]
-	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	st, err := c.Status(cctx)
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("watch %s: %w", g.cfg.Nodes[0], err)
-	}
-	seen := st.Height
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-tick.C:
 		}
 		cctx, cancel := context.WithTimeout(ctx, requestTimeout)
@@ -755,7 +740,7 @@ func reasons(m map[string]int) string {
 // finish checks every accepted transfer on the first node's chain and
 // builds the report. A transfer counts as confirmed only if the node says
 // it is in a main-chain block now.
-func (g *Generator) finish(ctx context.Context, funding []string, start time.Time, sendTime time.Duration) (*Report, error) {
+func (g *Generator) finish(ctx context.Context, funding []string, start time.Time, sendTime time.Duration) *Report {
 	g.mu.Lock()
 	order := slices.Clone(g.order)
 	r := &Report{
@@ -770,7 +755,9 @@ func (g *Generator) finish(ctx context.Context, funding []string, start time.Tim
 	var lat []float64
 	var last time.Time
 	for _, s := range order {
-		tx, err := g.clients[0].Tx(ctx, s.txid.String())
+		cctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		tx, err := g.clients[0].Tx(cctx, s.txid.String())
+		cancel()
 		if err != nil || tx.Confirmations < 1 {
 			r.Unconfirmed++
 			continue
@@ -793,7 +780,7 @@ func (g *Generator) finish(ctx context.Context, funding []string, start time.Tim
 		r.ConfirmedRate = float64(r.Confirmed) / last.Sub(start).Seconds()
 	}
 	r.Latency = summarize(lat)
-	return r, nil
+	return r
 }
 
 func summarize(xs []float64) Latency {
