@@ -157,12 +157,7 @@ func New(cfg Config) (*Sim, error) {
 		}
 		s.nodes = append(s.nodes, n)
 	}
-	gen, err := newTxGen(s)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.gen = gen
+	s.gen = newTxGen(s)
 	return s, nil
 }
 
@@ -500,13 +495,18 @@ func (s *Sim) acceptBlock(n *simNode, b *chain.Block, h chain.Hash, from int, vi
 }
 
 func (s *Sim) relayBlock(n *simNode, b *chain.Block, h chain.Hash, from int) {
-	size := b.SerializeSize()
+	s.relay(n, from, b.SerializeSize(), func(to *simNode) { s.acceptBlock(to, b, h, n.id, false) })
+}
+
+// relay sends a message of size bytes from n to every peer but from, in
+// peer order; deliver runs at each on arrival.
+func (s *Sim) relay(n *simNode, from, size int, deliver func(to *simNode)) {
 	for _, p := range n.peers {
 		if p == from {
 			continue
 		}
 		to := s.nodes[p]
-		s.send(n.id, p, size, func() { s.acceptBlock(to, b, h, n.id, false) })
+		s.send(n.id, p, size, func() { deliver(to) })
 	}
 }
 
@@ -514,17 +514,16 @@ func (s *Sim) relayBlock(n *simNode, b *chain.Block, h chain.Hash, from int) {
 // tip: the mempool drops what the new blocks confirmed, takes back what
 // disconnected blocks held (and relays it) and is revalidated after a
 // reorganisation, which is recorded.
-func (s *Sim) followChain(n *simNode) (tipChanged bool) {
+func (s *Sim) followChain(n *simNode) {
 	for {
 		ev, err := n.sub.Next(s.drained)
 		if errors.Is(err, chain.ErrLagged) {
 			n.pool.Revalidate()
 			n.readd = nil
-			tipChanged = true
 			continue
 		}
 		if err != nil {
-			return tipChanged
+			return
 		}
 		switch ev.Type {
 		case chain.BlockConnected:
@@ -532,7 +531,6 @@ func (s *Sim) followChain(n *simNode) (tipChanged bool) {
 		case chain.BlockDisconnected:
 			n.readd = append(append([]*chain.Tx(nil), ev.Block.Transactions[1:]...), n.readd...)
 		case chain.TipChanged:
-			tipChanged = true
 			if len(n.readd) > 0 {
 				back := n.pool.Readd(n.readd)
 				n.readd = nil
@@ -654,14 +652,7 @@ func (s *Sim) acceptTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) (mem
 }
 
 func (s *Sim) relayTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) {
-	size := tx.SerializeSize()
-	for _, p := range n.peers {
-		if p == from {
-			continue
-		}
-		to := s.nodes[p]
-		s.send(n.id, p, size, func() { _, _ = s.acceptTx(to, tx, txid, n.id) })
-	}
+	s.relay(n, from, tx.SerializeSize(), func(to *simNode) { _, _ = s.acceptTx(to, tx, txid, n.id) })
 }
 
 // sendMempool sends every transaction of n's pool to peer p in one

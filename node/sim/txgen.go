@@ -52,18 +52,17 @@ type simCoin struct {
 // txRecord is a transaction the generator sent, for confirmation latency.
 type txRecord struct {
 	txid chain.Hash
-	node int
 	sent time.Duration
 }
 
-func newTxGen(s *Sim) (*txGen, error) {
+func newTxGen(s *Sim) *txGen {
 	g := &txGen{s: s, rejected: make(map[string]int)}
 	for i := range s.nodes {
 		seed := userKeySeed(s.cfg.Seed, i)
 		priv := secp256k1.PrivKeyFromBytes(seed[:])
 		g.users = append(g.users, simUser{priv: priv, script: p2pkh(priv)})
 	}
-	return g, nil
+	return g
 }
 
 func p2pkh(priv *secp256k1.PrivateKey) []byte {
@@ -249,7 +248,7 @@ func (g *txGen) pay() {
 	if len(tx.TxOut) > 1 {
 		user.coins = append(user.coins, simCoin{op: chain.OutPoint{Hash: txid, Index: 1}, value: tx.TxOut[1].Value})
 	}
-	g.log = append(g.log, &txRecord{txid: txid, node: u, sent: s.now})
+	g.log = append(g.log, &txRecord{txid: txid, sent: s.now})
 }
 
 // known reports whether node n has transaction txid, in its pool or its
