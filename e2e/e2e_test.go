@@ -42,7 +42,6 @@ func TestDevnet(t *testing.T) {
 		c.t = t
 		t.Logf("%s: %v in %s", s.name, map[bool]string{true: "passed", false: "FAILED"}[ok], time.Since(start).Round(time.Second))
 		if !ok {
-			c.failed = true
 			t.FailNow()
 		}
 	}
@@ -125,15 +124,7 @@ var nodes = []string{"node1", "node2", "node3"}
 // scenarioUp: all three healthy; node2 and node3 connected though neither
 // was told of the other; all converge on one tip while mining.
 func scenarioUp(t *testing.T, c *cluster, _ *wallets) {
-	for _, n := range nodes {
-		id := c.container(n)
-		c.waitFor(2*time.Minute, n+" to be healthy", func() error {
-			if h := c.health(id); h != "healthy" {
-				return fmt.Errorf("health %s", h)
-			}
-			return nil
-		})
-	}
+	c.waitHealthy("", nodes...)
 	ids := map[string]string{}
 	for _, n := range nodes {
 		st, err := c.status(n)
@@ -315,12 +306,7 @@ func scenarioCrash(t *testing.T, c *cluster, w *wallets) {
 	during := w.send(c, w.faucet, "node1", payee, "4")
 	time.Sleep(2 * time.Second)
 	c.docker("start", n2)
-	c.waitFor(2*time.Minute, "node2 to be healthy again", func() error {
-		if h := c.health(n2); h != "healthy" {
-			return fmt.Errorf("health %s", h)
-		}
-		return nil
-	})
+	c.waitHealthy(" again", "node2")
 	c.waitMined("node1", during, 3*time.Minute)
 	c.sameTip(3*time.Minute, nodes...)
 	for _, txid := range []string{before, during} {
@@ -353,6 +339,9 @@ func scenarioLateJoiner(t *testing.T, c *cluster, _ *wallets) {
 	c.extra = append(c.extra, name)
 	c.ports["node4"] = port
 	defer func() {
+		if t.Failed() {
+			return // teardown saves its log, then removes it
+		}
 		c.docker("rm", "-f", "-v", name)
 		c.extra = c.extra[:len(c.extra)-1]
 	}()
@@ -389,15 +378,7 @@ func scenarioWholeRestart(t *testing.T, c *cluster, _ *wallets) {
 	c.mustGet("node1", fmt.Sprintf("/api/v1/blocks/%d", st.Height), &before)
 	c.composeRun("down", "--timeout", "10")
 	c.composeRun("up", "-d")
-	for _, n := range nodes {
-		id := c.container(n)
-		c.waitFor(2*time.Minute, n+" to be healthy after the restart", func() error {
-			if h := c.health(id); h != "healthy" {
-				return fmt.Errorf("health %s", h)
-			}
-			return nil
-		})
-	}
+	c.waitHealthy(" after the restart", nodes...)
 	for _, n := range nodes {
 		var after blockView
 		c.waitFor(2*time.Minute, n+" to hold the block at height "+fmt.Sprint(st.Height), func() error {

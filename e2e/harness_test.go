@@ -28,7 +28,6 @@ type cluster struct {
 	cli     string   // the minichain binary, for the user-side commands
 	ports   map[string]string
 	env     []string
-	failed  bool
 	extra   []string // containers started outside compose (node4)
 	volumes []string // volumes created outside compose
 }
@@ -272,6 +271,21 @@ func (c *cluster) status(svc string) (status, error) {
 func (c *cluster) health(id string) string {
 	c.t.Helper()
 	return c.docker("inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", id)
+}
+
+// waitHealthy waits until each service's container reports healthy; when
+// adds to the message ("after the restart").
+func (c *cluster) waitHealthy(when string, svcs ...string) {
+	c.t.Helper()
+	for _, n := range svcs {
+		id := c.container(n)
+		c.waitFor(2*time.Minute, n+" to be healthy"+when, func() error {
+			if h := c.health(id); h != "healthy" {
+				return fmt.Errorf("health %s", h)
+			}
+			return nil
+		})
+	}
 }
 
 // sameTip waits until the nodes report one tip at the same moment (while
