@@ -392,10 +392,16 @@ func (n *Node) notifyPoolChanged() {
 	}
 }
 
-// SubmitBlock is the single way a block enters the chain, mined here or
-// received from a peer.
+// SubmitBlock is the way a block mined here or submitted through the API
+// enters the chain.
 func (n *Node) SubmitBlock(b *chain.Block) (chain.ProcessResult, error) {
-	res, err := n.chain.ProcessBlock(b, time.Now())
+	return n.SubmitBlockFrom(b, chain.BlockOrigin{Requested: true})
+}
+
+// SubmitBlockFrom is the single way a block enters the chain: origin says
+// who sent it and whether this node asked for it (chain.BlockOrigin).
+func (n *Node) SubmitBlockFrom(b *chain.Block, origin chain.BlockOrigin) (chain.ProcessResult, error) {
+	res, err := n.chain.ProcessBlockFrom(b, time.Now(), origin)
 	if err != nil {
 		n.metrics.blocksRejected.WithLabelValues(reasonOf(err)).Inc()
 		return res, err
