@@ -36,8 +36,18 @@ func CheckTxSanity(tx *Tx, p *Params) (err error) {
 	if size == 2*HashSize {
 		return ruleError(ErrTxTooBig, "transaction of exactly 64 bytes is not allowed")
 	}
+	// The decoder refuses longer scripts; a transaction built in memory
+	// (mined here, or by a tool) must not get around that.
+	for i := range tx.TxIn {
+		if n := len(tx.TxIn[i].SigScript); n > MaxScriptSize {
+			return ruleError(ErrScriptTooBig, "input %d: signature script of %d bytes exceeds %d", i, n, MaxScriptSize)
+		}
+	}
 	var total uint64
 	for i := range tx.TxOut {
+		if n := len(tx.TxOut[i].PkScript); n > MaxScriptSize {
+			return ruleError(ErrScriptTooBig, "output %d: locking script of %d bytes exceeds %d", i, n, MaxScriptSize)
+		}
 		v := tx.TxOut[i].Value
 		if v > MaxMoney {
 			return ruleError(ErrBadTxOutValue, "output %d value %d exceeds the maximum %d", i, v, uint64(MaxMoney))
