@@ -68,7 +68,9 @@ func orphanChain(f *forkTest, prefix string, n, pad int) []*chain.Block {
 	for i := 1; i <= n; i++ {
 		name := prefix + itoa(i)
 		f.blockWith(name, parent, func(b *chain.Block) {
-			b.Transactions[0].TxOut = append(b.Transactions[0].TxOut, chain.TxOut{PkScript: padScript(pad)})
+			for left := pad; left > 0; left -= chain.MaxScriptSize - 1 {
+				b.Transactions[0].TxOut = append(b.Transactions[0].TxOut, chain.TxOut{PkScript: padScript(min(left, chain.MaxScriptSize-1))})
+			}
 		})
 		out = append(out, f.blocks[name])
 		parent = name
