@@ -12,7 +12,7 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
-	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/node/badgerdb"
 )
 
 const crashDirEnv = "MINICHAIN_CRASH_CHILD_DIR"
@@ -46,7 +46,7 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatalf("kill %d: the child ended by itself (%v) before it was killed", i, cmd.ProcessState)
 		}
 
-		db, err := store.OpenBadger(dir, store.BadgerOptions{})
+		db, err := badgerdb.Open(dir, badgerdb.Options{})
 		if err != nil {
 			t.Fatalf("kill %d: reopen: %v", i, err)
 		}
@@ -88,7 +88,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	seed, _ := strconv.Atoi(os.Getenv("MINICHAIN_CRASH_SEED"))
 	rng := rand.New(rand.NewSource(int64(seed)))
-	db, err := store.OpenBadger(dir, store.BadgerOptions{})
+	db, err := badgerdb.Open(dir, badgerdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
 	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/node/badgerdb"
 )
 
 var (
@@ -20,7 +21,7 @@ var (
 func stores(t *testing.T, fn func(t *testing.T, db store.DB)) {
 	t.Run("memory", func(t *testing.T) { fn(t, store.NewMemory()) })
 	t.Run("badger", func(t *testing.T) {
-		db, err := store.OpenBadger(t.TempDir(), store.BadgerOptions{})
+		db, err := badgerdb.Open(t.TempDir(), badgerdb.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -458,7 +459,7 @@ func TestOrphanMissingAncestor(t *testing.T) {
 
 func TestReopenAndWrongNetwork(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.OpenBadger(dir, store.BadgerOptions{})
+	db, err := badgerdb.Open(dir, badgerdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +471,7 @@ func TestReopenAndWrongNetwork(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = store.OpenBadger(dir, store.BadgerOptions{})
+	db, err = badgerdb.Open(dir, badgerdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/minichain/minichain/chain"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/node"
+	"github.com/minichain/minichain/node/badgerdb"
 )
 
 // benchNode starts a regtest node for a benchmark: p2p on loopback, a
@@ -170,7 +170,7 @@ func BenchmarkInitialSync(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Local: the same blocks into a fresh Badger-backed chain.
 		b.StopTimer()
-		db, err := store.OpenBadger(b.TempDir(), store.BadgerOptions{})
+		db, err := badgerdb.Open(b.TempDir(), badgerdb.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

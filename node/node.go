@@ -18,8 +18,8 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/miner"
+	"github.com/minichain/minichain/node/badgerdb"
 	"github.com/minichain/minichain/p2p"
 	"github.com/minichain/minichain/wallet"
 )
@@ -32,7 +32,7 @@ type Node struct {
 	cfg     Config
 	params  *chain.Params
 	log     *slog.Logger
-	db      *store.Badger
+	db      *badgerdb.DB
 	chain   *chain.Chain
 	mempool *mempool.Mempool
 	wallet  *wallet.Wallet
@@ -66,7 +66,7 @@ func New(cfg Config) (n *Node, err error) {
 		shutdown: make(chan struct{}), poolChanged: make(chan struct{}, 1)}
 	n.metrics = newMetrics()
 
-	n.db, err = store.OpenBadger(ChainDir(cfg.DataDir), store.BadgerOptions{Logger: cfg.Logger})
+	n.db, err = badgerdb.Open(ChainDir(cfg.DataDir), badgerdb.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("%w (is another node using %s?)", err, cfg.DataDir)
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/minichain/minichain/chain"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/p2p"
 )
@@ -134,28 +133,23 @@ func runReset(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	*datadir = datadirPath
-	dir := node.ChainDir(datadirPath)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stdout, "nothing to reset: %s has no chain state\n", *datadir)
-		return nil
-	}
-	// Badger locks its directory: if it opens, no node is using it.
-	db, err := store.OpenBadger(dir, store.BadgerOptions{})
-	if err != nil {
-		return fmt.Errorf("cannot open %s (is the node still running? stop it first): %w", dir, err)
-	}
-	if err := db.Close(); err != nil {
-		return err
-	}
-	if !*yes {
+	err = node.ResetChain(datadirPath, func(dir string) error {
+		if *yes {
+			return nil
+		}
 		fmt.Fprintf(stderr, "This deletes the chain state in %s (blocks, UTXO set, mempool).\n"+
 			"The wallet and the node's identity are kept. Type 'yes' to go on: ", dir)
 		answer, err := stdinLine()
 		if err != nil || strings.TrimSpace(answer) != "yes" {
 			return errors.New("not confirmed; nothing was deleted")
 		}
+		return nil
+	})
+	if errors.Is(err, node.ErrNoChainState) {
+		fmt.Fprintf(stdout, "nothing to reset: %s has no chain state\n", *datadir)
+		return nil
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "chain state removed from %s; the node will start again from genesis\n", *datadir)

@@ -1,4 +1,13 @@
-package store
+// Package badgerdb is the node's on-disk store: chain/store's transactional
+// interface on Badger, tuned for a small node. Only the node opens it (and
+// tests); the consensus core sees the interface alone, so neither it nor the
+// packages above it link the database engine.
+//
+// # Errors
+//
+// Get answers store.ErrNotFound for a missing key and a closed store
+// store.ErrClosed; anything else is Badger's error, wrapped.
+package badgerdb
 
 import (
 	"context"
@@ -11,10 +20,12 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/minichain/minichain/chain/store"
 )
 
-// BadgerOptions size a Badger store.
-type BadgerOptions struct {
+// Options size a Badger store.
+type Options struct {
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
 	// InMemory keeps everything in memory (no directory); for tests.
@@ -40,16 +51,16 @@ const (
 	badgerValueThreshold = 1 << 10
 )
 
-// Badger is a DB on Badger. Every Update is synced to disk before it
+// DB is a store.DB on Badger. Every Update is synced to disk before it
 // returns, so an acknowledged write survives kill -9.
-type Badger struct {
+type DB struct {
 	db *badger.DB
 }
 
-var _ DB = (*Badger)(nil)
+var _ store.DB = (*DB)(nil)
 
-// OpenBadger opens (creating if needed) a Badger store in dir.
-func OpenBadger(dir string, o BadgerOptions) (*Badger, error) {
+// Open opens (creating if needed) a Badger store in dir.
+func Open(dir string, o Options) (*DB, error) {
 	opts := badger.DefaultOptions(dir).
 		WithInMemory(o.InMemory).
 		WithSyncWrites(!o.InMemory).
@@ -76,7 +87,7 @@ func OpenBadger(dir string, o BadgerOptions) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger store in %s: %w", dir, err)
 	}
-	return &Badger{db: db}, nil
+	return &DB{db: db}, nil
 }
 
 // removeEmptyLogs deletes zero-length value-log (.vlog) and memtable (.mem)
@@ -114,24 +125,24 @@ func removeEmptyLogs(dir string, log *slog.Logger) error {
 }
 
 // View runs fn in a read-only Badger transaction.
-func (b *Badger) View(fn func(Txn) error) error {
+func (b *DB) View(fn func(store.Txn) error) error {
 	err := b.db.View(func(t *badger.Txn) error { return fn(badgerTxn{t}) })
 	return mapErr(err)
 }
 
 // Update runs fn in a read-write Badger transaction and commits it, synced
 // to disk.
-func (b *Badger) Update(fn func(Txn) error) error {
+func (b *DB) Update(fn func(store.Txn) error) error {
 	err := b.db.Update(func(t *badger.Txn) error { return fn(badgerTxn{t}) })
 	return mapErr(err)
 }
 
 // Close flushes memtables and closes the store.
-func (b *Badger) Close() error { return b.db.Close() }
+func (b *DB) Close() error { return b.db.Close() }
 
 // RunValueLogGC reclaims space in value-log files that are mostly garbage,
 // one file at a time, until nothing is left to rewrite.
-func (b *Badger) RunValueLogGC(discardRatio float64) {
+func (b *DB) RunValueLogGC(discardRatio float64) {
 	for b.db.RunValueLogGC(discardRatio) == nil {
 	}
 }
@@ -141,9 +152,9 @@ func mapErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, badger.ErrKeyNotFound):
-		return ErrNotFound
+		return store.ErrNotFound
 	case errors.Is(err, badger.ErrDBClosed):
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return err
 }
