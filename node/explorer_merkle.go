@@ -25,30 +25,6 @@ const (
 	mPad    = 10
 )
 
-// merklePair hashes two nodes into their parent, as chain.CalcMerkleRoot does.
-func merklePair(left, right chain.Hash) chain.Hash {
-	var buf [2 * chain.HashSize]byte
-	copy(buf[:chain.HashSize], left[:])
-	copy(buf[chain.HashSize:], right[:])
-	return chain.DoubleSHA256(buf[:])
-}
-
-// merkleLevels returns every level of the tree over leaves, leaves first,
-// the root last.
-func merkleLevels(leaves []chain.Hash) [][]chain.Hash {
-	levels := [][]chain.Hash{leaves}
-	for cur := leaves; len(cur) > 1; {
-		next := make([]chain.Hash, 0, (len(cur)+1)/2)
-		for i := 0; i < len(cur); i += 2 {
-			j := min(i+1, len(cur)-1)
-			next = append(next, merklePair(cur[i], cur[j]))
-		}
-		levels = append(levels, next)
-		cur = next
-	}
-	return levels
-}
-
 // merklePicture is a drawn tree and whether the drawn path leads to the
 // header's Merkle root.
 type merklePicture struct {
@@ -70,7 +46,7 @@ func blockMerkle(leaves []chain.Hash, index int, root chain.Hash) merklePicture 
 		proof, _ := chain.BuildMerkleProof(leaves, index)
 		return merklePath(leaves[index], proof, root)
 	}
-	levels := merkleLevels(leaves)
+	levels := chain.MerkleTree(leaves)
 	depth := len(levels) - 1
 	pic := merklePicture{Verified: levels[depth][0] == root, Index: index, Count: len(leaves), Whole: true}
 	d := diagram{Class: "merkle", Label: fmt.Sprintf("Merkle tree of %d transactions, the proof path of transaction %d highlighted", len(leaves), index)}
@@ -157,6 +133,11 @@ func blockMerkle(leaves []chain.Hash, index int, root chain.Hash) merklePicture 
 // the header's root.
 func merklePath(leaf chain.Hash, proof chain.MerkleProof, root chain.Hash) merklePicture {
 	pic := merklePicture{Index: int(proof.Index), Count: int(proof.TxCount)}
+	path, ok := chain.MerklePath(leaf, proof)
+	if !ok {
+		pic.Diagram = diagram{Empty: "The proof has an impossible shape for a tree of this size."}
+		return pic
+	}
 	d := diagram{Class: "merkle path-only", Label: fmt.Sprintf("Merkle proof of transaction %d of %d: the path up the tree", proof.Index, proof.TxCount)}
 	depth := len(proof.Branch)
 	type node struct {
@@ -167,23 +148,20 @@ func merklePath(leaf chain.Hash, proof chain.MerkleProof, root chain.Hash) merkl
 	sibNodes := make([]node, depth)
 	widths := make([]uint32, depth+1)
 	widths[0] = proof.TxCount
-	cur, pos, x := leaf, proof.Index, 0.0
+	pos, x := proof.Index, 0.0
 	for k, sib := range proof.Branch {
-		pathNodes[k] = node{x: x, hash: cur}
+		pathNodes[k] = node{x: x, hash: path[k]}
 		sx := x + mSlot
 		if pos%2 == 1 {
 			sx = x - mSlot
-			cur = merklePair(sib, cur)
-		} else {
-			cur = merklePair(cur, sib)
 		}
 		sibNodes[k] = node{x: sx, hash: sib}
 		x = (x + sx) / 2
 		pos /= 2
 		widths[k+1] = (widths[k] + 1) / 2
 	}
-	pathNodes[depth] = node{x: x, hash: cur}
-	pic.Verified = cur == root
+	pathNodes[depth] = node{x: x, hash: path[depth]}
+	pic.Verified = path[depth] == root
 	minX, maxX := 0.0, 0.0
 	for _, nd := range append(append([]node(nil), pathNodes...), sibNodes...) {
 		minX, maxX = min(minX, nd.x), max(maxX, nd.x)
