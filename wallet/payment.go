@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"github.com/minichain/minichain/chain"
 )
 
@@ -154,7 +152,7 @@ func (w *Wallet) signInputs(tx *chain.Tx, coins []Coin) error {
 		if err != nil {
 			return err
 		}
-		if err := SignP2PKH(tx, i, priv, c.Value, sh); err != nil {
+		if err := chain.SignP2PKH(tx, i, priv, c.Value, sh); err != nil {
 			return err
 		}
 	}
@@ -163,26 +161,5 @@ func (w *Wallet) signInputs(tx *chain.Tx, coins []Coin) error {
 			return fmt.Errorf("input %d does not verify: %w", i, err)
 		}
 	}
-	return nil
-}
-
-// SignP2PKH sets the signature script of input idx of tx, which spends a
-// P2PKH output of value locked to the hash of priv's compressed public key:
-// a low-S DER signature (RFC 6979, so the same inputs sign the same way)
-// with SIGHASH_ALL, then the key. sh holds the transaction's precomputed
-// hashes (chain.NewSigHashes); it stays valid while only signature scripts
-// change.
-func SignP2PKH(tx *chain.Tx, idx int, priv *secp256k1.PrivateKey, value uint64, sh *chain.SigHashes) error {
-	if idx < 0 || idx >= len(tx.TxIn) {
-		return fmt.Errorf("input %d out of range (%d inputs)", idx, len(tx.TxIn))
-	}
-	pub := priv.PubKey().SerializeCompressed()
-	pkScript := chain.PayToPubKeyHashScript(chain.Hash160(pub))
-	digest, err := chain.CalcSignatureHash(tx, idx, pkScript, value, chain.SigHashAll, sh)
-	if err != nil {
-		return err
-	}
-	sig := append(ecdsa.Sign(priv, digest[:]).Serialize(), byte(chain.SigHashAll))
-	tx.TxIn[idx].SigScript = chain.AppendPush(chain.AppendPush(nil, sig), pub)
 	return nil
 }

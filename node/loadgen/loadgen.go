@@ -372,7 +372,7 @@ func (g *Generator) sweep(ctx context.Context) (returned uint64, txs int, errs [
 			tx.TxOut = []chain.TxOut{{Value: total - fee, PkScript: to.Script()}}
 			sh := chain.NewSigHashes(tx)
 			for i, c := range batch {
-				if err = wallet.SignP2PKH(tx, i, w.priv, c.value, sh); err != nil {
+				if err = chain.SignP2PKH(tx, i, w.priv, c.value, sh); err != nil {
 					break
 				}
 			}
@@ -575,7 +575,7 @@ func (g *Generator) build() *job {
 		amount := uint64(float64(c.value) * (0.1 + 0.5*g.rng.Float64()))
 		tx.TxOut = []chain.TxOut{{Value: amount, PkScript: to.script}, {Value: c.value - amount - fee, PkScript: from.script}}
 	}
-	if err := wallet.SignP2PKH(tx, 0, from.priv, c.value, chain.NewSigHashes(tx)); err != nil {
+	if err := chain.SignP2PKH(tx, 0, from.priv, c.value, chain.NewSigHashes(tx)); err != nil {
 		from.coins = append(from.coins, c)
 		return nil
 	}

@@ -156,7 +156,7 @@ func (g *txGen) split(priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byte
 	for _, sc := range scripts {
 		tx.TxOut = append(tx.TxOut, chain.TxOut{Value: each, PkScript: sc})
 	}
-	if err := wallet.SignP2PKH(tx, 0, priv, coin.value, chain.NewSigHashes(tx)); err != nil {
+	if err := chain.SignP2PKH(tx, 0, priv, coin.value, chain.NewSigHashes(tx)); err != nil {
 		return nil, err
 	}
 	if _, err := g.s.acceptTx(g.s.nodes[0], tx, tx.TxHash(), -1); err != nil {
@@ -221,7 +221,7 @@ func (g *txGen) pay() {
 			{Value: coin.value - amount - fee, PkScript: user.script},
 		}
 	}
-	if err := wallet.SignP2PKH(tx, 0, user.priv, coin.value, chain.NewSigHashes(tx)); err != nil {
+	if err := chain.SignP2PKH(tx, 0, user.priv, coin.value, chain.NewSigHashes(tx)); err != nil {
 		s.fail(err)
 		return
 	}

@@ -1,4 +1,4 @@
-package wallet
+package chain_test
 
 import (
 	"crypto/sha256"
@@ -22,7 +22,7 @@ func TestSignP2PKH(t *testing.T) {
 	values := []uint64{4000, 3000}
 	sh := chain.NewSigHashes(tx)
 	for i, v := range values {
-		if err := SignP2PKH(tx, i, priv, v, sh); err != nil {
+		if err := chain.SignP2PKH(tx, i, priv, v, sh); err != nil {
 			t.Fatalf("sign input %d: %v", i, err)
 		}
 	}
@@ -37,13 +37,13 @@ func TestSignP2PKH(t *testing.T) {
 	}
 	// Deterministic (RFC 6979): signing again gives the same script.
 	again := tx.Copy()
-	if err := SignP2PKH(again, 1, priv, values[1], chain.NewSigHashes(again)); err != nil {
+	if err := chain.SignP2PKH(again, 1, priv, values[1], chain.NewSigHashes(again)); err != nil {
 		t.Fatal(err)
 	}
 	if string(again.TxIn[1].SigScript) != string(tx.TxIn[1].SigScript) {
 		t.Error("signing twice gave different scripts")
 	}
-	if err := SignP2PKH(tx, 2, priv, 1, sh); err == nil {
+	if err := chain.SignP2PKH(tx, 2, priv, 1, sh); err == nil {
 		t.Error("input out of range: no error")
 	}
 }
