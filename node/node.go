@@ -320,13 +320,13 @@ func (n *Node) close() error {
 	return nil
 }
 
-// followChain applies chain events to the mempool and the miner: a
-// connected block's transactions leave the pool, a disconnected block's come
-// back once the reorganisation is complete.
+// followChain applies chain events to the mempool (through its Follower,
+// the rule the simulator runs too), the miner and the metrics; transactions
+// a reorganisation returned to the pool are re-announced.
 func (n *Node) followChain(ctx context.Context) error {
 	sub := n.chain.Subscribe(0)
 	defer sub.Close()
-	var readd []*chain.Tx
+	follow := mempool.NewFollower(n.mempool)
 	for {
 		ev, err := sub.Next(ctx)
 		switch {
@@ -334,29 +334,23 @@ func (n *Node) followChain(ctx context.Context) error {
 			return nil
 		case errors.Is(err, chain.ErrLagged):
 			n.log.Warn("chain events were dropped; revalidating the mempool")
-			n.mempool.Revalidate()
+			follow.Lagged()
 			n.miner.Refresh()
-			readd = nil
 			continue
 		case err != nil:
 			return err
 		}
+		pending := follow.Pending()
+		back := follow.Apply(ev)
 		switch ev.Type {
 		case chain.BlockConnected:
-			n.mempool.RemoveConfirmed(ev.Block)
 			n.metrics.blocksConnected.Inc()
-		case chain.BlockDisconnected:
-			// Disconnects come tip first: prepend to keep block order.
-			readd = append(append([]*chain.Tx(nil), ev.Block.Transactions[1:]...), readd...)
 		case chain.TipChanged:
-			if len(readd) > 0 {
-				back := n.mempool.Readd(readd)
-				n.log.Info("transactions of disconnected blocks returned to the mempool", "offered", len(readd), "accepted", len(back))
+			if pending > 0 {
+				n.log.Info("transactions of disconnected blocks returned to the mempool", "offered", pending, "accepted", len(back))
 				n.reannounceTxs(back)
-				readd = nil
 			}
 			if ev.ReorgDepth > 0 {
-				n.mempool.Revalidate()
 				n.metrics.reorgs.Inc()
 				n.metrics.reorgDepth.Observe(float64(ev.ReorgDepth))
 			}

@@ -79,7 +79,7 @@ type simNode struct {
 	up        uplink                       // what the node is sending
 	orphans   []chain.Hash                 // blocks waiting in the chain's orphan pool
 	requested map[chain.Hash]time.Duration // sync requests in flight, by wanted block
-	readd     []*chain.Tx                  // transactions of disconnected blocks
+	follow    *mempool.Follower            // the node's chain -> mempool rule
 }
 
 // blockRecord is what the simulator knows of a mined block.
@@ -174,7 +174,7 @@ func (s *Sim) newNode(id int, peers []int) (*simNode, error) {
 	binary.BigEndian.PutUint64(seed[:], uint64(id))
 	pkh := chain.Hash160(append([]byte("minichain sim miner "), seed[:]...))
 	return &simNode{
-		id: id, chain: c, pool: pool, sub: c.Subscribe(0), peers: peers,
+		id: id, chain: c, pool: pool, sub: c.Subscribe(0), follow: mempool.NewFollower(pool), peers: peers,
 		payTo:     chain.PayToPubKeyHashScript(pkh),
 		requested: make(map[chain.Hash]time.Duration),
 	}, nil
@@ -510,38 +510,24 @@ func (s *Sim) relay(n *simNode, from, size int, deliver func(to *simNode)) {
 	}
 }
 
-// followChain does what the node's chain follower does after a change of
-// tip: the mempool drops what the new blocks confirmed, takes back what
-// disconnected blocks held (and relays it) and is revalidated after a
-// reorganisation, which is recorded.
+// followChain applies n's chain events to its mempool with the node's own
+// follower (mempool.Follower), relays the transactions a reorganisation
+// returned to the pool, and records reorganisations.
 func (s *Sim) followChain(n *simNode) {
 	for {
 		ev, err := n.sub.Next(s.drained)
 		if errors.Is(err, chain.ErrLagged) {
-			n.pool.Revalidate()
-			n.readd = nil
+			n.follow.Lagged()
 			continue
 		}
 		if err != nil {
 			return
 		}
-		switch ev.Type {
-		case chain.BlockConnected:
-			n.pool.RemoveConfirmed(ev.Block)
-		case chain.BlockDisconnected:
-			n.readd = append(append([]*chain.Tx(nil), ev.Block.Transactions[1:]...), n.readd...)
-		case chain.TipChanged:
-			if len(n.readd) > 0 {
-				back := n.pool.Readd(n.readd)
-				n.readd = nil
-				for _, d := range back {
-					s.relayTx(n, d.Tx, d.TxID, -1)
-				}
-			}
-			if ev.ReorgDepth > 0 {
-				n.pool.Revalidate()
-				s.reorgs = append(s.reorgs, reorgRecord{node: n.id, at: s.now, depth: ev.ReorgDepth})
-			}
+		for _, d := range n.follow.Apply(ev) {
+			s.relayTx(n, d.Tx, d.TxID, -1)
+		}
+		if ev.Type == chain.TipChanged && ev.ReorgDepth > 0 {
+			s.reorgs = append(s.reorgs, reorgRecord{node: n.id, at: s.now, depth: ev.ReorgDepth})
 		}
 	}
 }
