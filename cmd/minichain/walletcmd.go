@@ -122,6 +122,47 @@ func runWallet(args []string, stdout, stderr io.Writer) error {
 	return usagef("unknown wallet subcommand %q", sub)
 }
 
+// readMnemonic reads a mnemonic to restore from file, or asks for it, and
+// checks it.
+func readMnemonic(file string, stderr io.Writer) (string, error) {
+	var mnemonic string
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		mnemonic = string(b)
+	} else {
+		fmt.Fprint(stderr, "Mnemonic (12 or 24 words): ")
+		var err error
+		if mnemonic, err = stdinLine(); err != nil {
+			return "", err
+		}
+	}
+	if _, err := wallet.SeedFromMnemonic(mnemonic, ""); err != nil {
+		return "", err
+	}
+	return mnemonic, nil
+}
+
+// scanRestored finds a restored wallet's used addresses by asking the node
+// about each, until gap unused ones in a row.
+func scanRestored(w *wallet.Wallet, wf *walletFlags, p *chain.Params, gap int) error {
+	c, _, err := wf.client(false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cliContext()
+	defer cancel()
+	return w.Scan(func(pkh [20]byte) (bool, error) {
+		a, err := c.Address(ctx, wallet.NewAddress(pkh, p).String())
+		if err != nil {
+			return false, err
+		}
+		return a.TxCount > 0 || len(a.Pending) > 0, nil
+	}, gap)
+}
+
 func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	name := "wallet create"
 	if restore {
@@ -148,19 +189,7 @@ func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	}
 	var mnemonic string
 	if restore {
-		if *mnemonicFile != "" {
-			b, err := os.ReadFile(*mnemonicFile)
-			if err != nil {
-				return err
-			}
-			mnemonic = string(b)
-		} else {
-			fmt.Fprint(stderr, "Mnemonic (12 or 24 words): ")
-			if mnemonic, err = stdinLine(); err != nil {
-				return err
-			}
-		}
-		if _, err := wallet.SeedFromMnemonic(mnemonic, ""); err != nil {
+		if mnemonic, err = readMnemonic(*mnemonicFile, stderr); err != nil {
 			return err
 		}
 	}
@@ -177,20 +206,7 @@ func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	}
 	if restore {
 		if !*offline {
-			c, _, err := wf.client(false)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := cliContext()
-			defer cancel()
-			err = w.Scan(func(pkh [20]byte) (bool, error) {
-				a, err := c.Address(ctx, wallet.NewAddress(pkh, p).String())
-				if err != nil {
-					return false, err
-				}
-				return a.TxCount > 0 || len(a.Pending) > 0, nil
-			}, *gap)
-			if err != nil {
+			if err := scanRestored(w, &wf, p, *gap); err != nil {
 				return fmt.Errorf("wallet restored to %s, but scanning the chain failed: %w", path, err)
 			}
 		}
