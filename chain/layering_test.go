@@ -11,8 +11,8 @@ import (
 
 // The module's layers, lowest first. A package may import packages of a
 // lower layer and packages of its own subtree, nothing else of the module
-// (docs/ARCHITECTURE.md draws it): cmd -> node -> {p2p, miner, wallet} ->
-// chain. Test files are not held to it.
+// (docs/ARCHITECTURE.md draws it): cmd -> {sim, loadgen} -> node ->
+// {p2p, miner, wallet} -> chain. Test files are not held to it.
 const module = "github.com/minichain/minichain"
 
 var layers = []struct {
@@ -22,6 +22,7 @@ var layers = []struct {
 	{"chain", []string{"chain"}},
 	{"libraries", []string{"p2p", "miner", "wallet"}},
 	{"node", []string{"node"}},
+	{"tools", []string{"loadgen", "sim"}},
 	{"cmd", []string{"cmd"}},
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/node/client"
-	"github.com/minichain/minichain/node/loadgen"
+	"github.com/minichain/minichain/loadgen"
 	"github.com/minichain/minichain/wallet"
 )
 

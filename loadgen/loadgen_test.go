@@ -13,7 +13,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/node/client"
-	"github.com/minichain/minichain/node/loadgen"
+	"github.com/minichain/minichain/loadgen"
 )
 
 // startNode runs a real regtest node (Badger in a temporary directory, API
