@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/loadgen"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/node/client"
-	"github.com/minichain/minichain/loadgen"
 )
 
 // startNode runs a real regtest node (Badger in a temporary directory, API
@@ -23,7 +22,7 @@ func startNode(t *testing.T, bootstrap []string, mine bool) *node.Node {
 	n, err := node.New(node.Config{
 		Params: chain.RegtestParams, DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", MinerThreads: 1,
 		MinerInterval: -1, Mine: mine, P2PListen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: bootstrap,
-		Output: io.Discard, Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +180,7 @@ func TestConfigErrors(t *testing.T) {
 func TestNodesOnDifferentNetworks(t *testing.T) {
 	reg := startNode(t, nil, false)
 	dev, err := node.New(node.Config{Params: chain.DevnetParams, DataDir: t.TempDir(), APIAddr: "127.0.0.1:0",
-		Output: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,12 +56,16 @@ func (n *Node) Send(ctx context.Context, req api.Send) (api.Sent, error) {
 	}
 	n.sendMu.Lock()
 	defer n.sendMu.Unlock()
-	pay, err := n.wallet.BuildPayment(ledger{n}, to, req.Amount, req.FeeRate)
+	pay, err := n.wallet.BuildPayment(ledger{n}, to, req.Amount,
+		wallet.PayOptions{FeeRate: req.FeeRate, MaxFeeRate: n.cfg.MaxFeeRate, Force: req.Force})
 	if err != nil {
 		return api.Sent{}, err
 	}
 	if _, err := n.SubmitTx(ctx, pay.Tx, true); err != nil {
 		return api.Sent{}, err
+	}
+	if err := n.wallet.KeepChange(pay); err != nil {
+		n.log.Error("the payment was accepted but its change address could not be saved in the wallet", "txid", pay.Tx.TxHash(), "err", err)
 	}
 	out := api.Sent{TxID: pay.Tx.TxHash().String(), Fee: pay.Fee, Change: pay.Change}
 	if pay.ChangeAddress != nil {

@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"io"
 	"sort"
 	"sync"
 	"testing"
@@ -18,7 +17,7 @@ import (
 func benchNode(b *testing.B, bootstrap []string, p2pOn bool) (*node.Node, func()) {
 	b.Helper()
 	cfg := node.Config{Params: chain.RegtestParams, DataDir: b.TempDir(), APIAddr: "127.0.0.1:0", MinerThreads: 1,
-		MinerInterval: -1, Output: io.Discard, Bootstrap: bootstrap}
+		MinerInterval: -1, Bootstrap: bootstrap}
 	if p2pOn {
 		cfg.P2PListen = []string{"/ip4/127.0.0.1/tcp/0"}
 	}

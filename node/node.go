@@ -53,7 +53,7 @@ type Node struct {
 
 // New opens (or creates) the node's data directory: the chain store, the
 // mempool saved by the last run, the wallet (created on first start, its
-// mnemonic written once to cfg.Output) and a fresh API token; it binds the
+// backup phrase written once to a 0600 file beside it) and a fresh API token; it binds the
 // API address. Nothing runs until Run.
 func New(cfg Config) (n *Node, err error) {
 	if err := cfg.setDefaults(); err != nil {
@@ -142,13 +142,15 @@ func (n *Node) openWallet() error {
 			return fmt.Errorf("create wallet: %w", err)
 		}
 		n.wallet = w
-		fmt.Fprintf(n.cfg.Output, "\n"+
-			"================================================================\n"+
-			" A new wallet was created in %s.\n"+
-			" Its backup phrase is shown this once. Write it down, in order;\n"+
-			" anyone who has it can spend the wallet's coins:\n\n"+
-			"   %s\n\n"+
-			"================================================================\n\n", path, mnemonic)
+		backup, err := writeBackupPhrase(n.cfg.DataDir, mnemonic)
+		if err != nil {
+			return fmt.Errorf("write the new wallet's backup phrase: %w", err)
+		}
+		// The phrase itself never goes to the log: logs are kept, shipped
+		// and shown (docker compose logs); a file of mode 0600 is not.
+		n.cfg.Logger.Warn("a new wallet was created; its backup phrase is in a file only you can read: "+
+			"write the phrase down, in order, then delete the file (anyone who has it can spend the wallet's coins)",
+			"wallet", path, "backup_phrase_file", backup)
 	case statErr != nil:
 		return fmt.Errorf("wallet: %w", statErr)
 	default:
@@ -171,6 +173,41 @@ func (n *Node) openWallet() error {
 			" can spend its coins. Set MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file to encrypt a new wallet.")
 	}
 	return nil
+}
+
+// BackupPhraseFile is where a node writes the backup phrase of the wallet
+// it creates on first start, in its data directory.
+const BackupPhraseFile = "wallet-backup-phrase.txt"
+
+// writeBackupPhrase writes a new wallet's mnemonic to a file of mode 0600
+// in dataDir and returns its path. An existing file (the phrase of an
+// earlier wallet) is never overwritten: the new one gets a numbered name.
+func writeBackupPhrase(dataDir, mnemonic string) (string, error) {
+	text := "The backup phrase of the wallet this node created. Write it down, in order, and\n" +
+		"delete this file: anyone who has the phrase can spend the wallet's coins.\n\n" + mnemonic + "\n"
+	for i := 1; ; i++ {
+		name := BackupPhraseFile
+		if i > 1 {
+			name = fmt.Sprintf("wallet-backup-phrase-%d.txt", i)
+		}
+		path := filepath.Join(dataDir, name)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) && i < 100 {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if _, err := f.WriteString(text); err != nil {
+			f.Close()
+			return "", err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return "", err
+		}
+		return path, f.Close()
+	}
 }
 
 // minerScript returns the locking script block rewards pay.

@@ -40,8 +40,8 @@ func startNode(t *testing.T, dir string, tweak func(*node.Config)) *testNode {
 		dir = t.TempDir()
 	}
 	cfg := node.Config{Params: chain.RegtestParams, DataDir: dir, APIAddr: "127.0.0.1:0", MinerThreads: 1,
-		MinerInterval: -1, Output: io.Discard,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		MinerInterval: -1,
+		Logger:        slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -490,12 +490,15 @@ func TestSupplyInvariant(t *testing.T) {
 		for k := 0; k < 6; k++ {
 			to := addrs[rng.Intn(len(addrs))]
 			amount := uint64(1_000_000 + rng.Intn(5_000_000_000))
-			pay, err := w.BuildPayment(tn.c.Ledger(ctx), to, amount, uint64(1+rng.Intn(5)))
+			pay, err := w.BuildPayment(tn.c.Ledger(ctx), to, amount, wallet.PayOptions{FeeRate: uint64(1 + rng.Intn(5))})
 			if err != nil {
 				t.Fatalf("round %d: %v", round, err)
 			}
 			if _, err := tn.c.SubmitTx(ctx, pay.Tx); err != nil {
 				t.Fatalf("round %d: submit: %v", round, err)
+			}
+			if err := w.KeepChange(pay); err != nil {
+				t.Fatal(err)
 			}
 			sent++
 		}

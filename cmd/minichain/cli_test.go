@@ -16,6 +16,7 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
+	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/wallet"
 )
 
@@ -159,8 +160,17 @@ func TestCLIUserStory(t *testing.T) {
 	nodeURL := "http://" + addr
 	common := []string{"--network", "regtest", "--node", nodeURL, "--datadir", datadir}
 	rn := startNodeProcess(t, datadir, addr)
-	if !strings.Contains(rn.logs.String(), "backup phrase is shown this once") {
-		t.Fatalf("the node's new wallet mnemonic was not shown:\n%s", rn.logs)
+	// The node's new wallet: its phrase is in a file only the user can
+	// read, and nowhere in the log, which names the file.
+	backup := filepath.Join(datadir, node.BackupPhraseFile)
+	st, err := os.Stat(backup)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("backup phrase file: %v, mode %v; want mode 0600", err, st.Mode())
+	}
+	phrase, _ := os.ReadFile(backup)
+	words := strings.Fields(string(phrase))
+	if len(words) < 12 || !strings.Contains(rn.logs.String(), backup) || strings.Contains(rn.logs.String(), strings.Join(words[len(words)-12:], " ")) {
+		t.Fatalf("the log must name %s and not hold the phrase:\n%s", backup, rn.logs)
 	}
 
 	// Two local wallets: alice gets the regtest faucet key, bob is empty.

@@ -18,6 +18,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/p2p"
+	"github.com/minichain/minichain/wallet"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -65,6 +66,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	keyFile := fs.String("p2p-key-file", "", "start from this identity key (default <datadir>/p2p.key, created on first start)")
 	noP2P := fs.Bool("no-p2p", false, "run without a network")
 	targetPeers := fs.Int("target-peers", 8, "peers to keep connected")
+	maxFeeRate := fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "highest fee rate, in base units per byte, the node's wallet pays unless a payment is forced")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := node.Config{Params: p, DataDir: dir, APIAddr: *apiAddr, Mine: *mine,
 		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
-		Logger: log, Output: stderr, P2PListen: listen.values, Bootstrap: bootstrap.values,
+		Logger: log, MaxFeeRate: *maxFeeRate, P2PListen: listen.values, Bootstrap: bootstrap.values,
 		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers}
 	if *noP2P {
 		cfg.P2PListen = nil

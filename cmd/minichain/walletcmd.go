@@ -396,6 +396,8 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	to := fs.String("to", "", "address to pay")
 	amount := fs.String("amount", "", "amount in coins, up to 8 decimals (e.g. 1.5)")
 	feeRate := fs.Uint64("fee-rate", 2, "fee in base units per byte")
+	maxFeeRate := fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "refuse a fee rate above this, in base units per byte, unless --force")
+	force := fs.Bool("force", false, "pay a fee rate above --max-fee-rate")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -420,13 +422,16 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := cliContext()
 	defer cancel()
-	pay, err := w.BuildPayment(c.Ledger(ctx), dest, units, *feeRate)
+	pay, err := w.BuildPayment(c.Ledger(ctx), dest, units, wallet.PayOptions{FeeRate: *feeRate, MaxFeeRate: *maxFeeRate, Force: *force})
 	if err != nil {
 		return err
 	}
 	txid, err := c.SubmitTx(ctx, pay.Tx)
 	if err != nil {
 		return fmt.Errorf("the node refused the payment: %w", err)
+	}
+	if err := w.KeepChange(pay); err != nil {
+		return fmt.Errorf("the payment %s was sent, but its change address could not be saved in the wallet (a restore finds it): %w", txid, err)
 	}
 	out := map[string]any{"txid": txid, "amount": units, "fee": pay.Fee, "change": pay.Change}
 	text := fmt.Sprintf("sent %s to %s\ntxid %s\nfee  %s\n", wallet.FormatAmount(units), dest, txid, wallet.FormatAmount(pay.Fee))
