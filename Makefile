@@ -87,7 +87,7 @@ race:
 # libp2p in testing/synctest runs here too: under -race Go's runtime crashes
 # in it now and then.
 sim:
-	$(GO) test -count=1 -timeout 10m ./node/sim
+	$(GO) test -count=1 -timeout 10m ./sim
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

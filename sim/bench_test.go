@@ -13,7 +13,7 @@ import (
 // links at 20 Mbit/s, 0.02 transactions per second) and reports simulated
 // seconds per wall-clock second and the peak heap. Run it with
 //
-//	go test -run '^$' -bench SimulatedDay -benchtime 1x ./node/sim
+//	go test -run '^$' -bench SimulatedDay -benchtime 1x ./sim
 //
 // The figures are in docs/PERFORMANCE.md.
 func BenchmarkSimulatedDay(b *testing.B) {
