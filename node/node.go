@@ -19,9 +19,13 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
 	"github.com/minichain/minichain/miner"
+	"github.com/minichain/minichain/node/apiserver"
 	"github.com/minichain/minichain/node/badgerdb"
+	"github.com/minichain/minichain/node/explorer"
+	"github.com/minichain/minichain/node/query"
 	"github.com/minichain/minichain/p2p"
 	"github.com/minichain/minichain/wallet"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Node is one running minichain node.
@@ -42,6 +46,7 @@ type Node struct {
 	token   string
 	started time.Time
 
+	views    *query.Reader // what the API and the explorer read
 	listener net.Listener
 	server   *http.Server
 
@@ -121,7 +126,7 @@ func New(cfg Config) (n *Node, err error) {
 	if n.listener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		return nil, fmt.Errorf("API address: %w", err)
 	}
-	n.server = n.newServer()
+	n.server = apiserver.NewHTTPServer(n.newHandler())
 	if cfg.Mine {
 		n.miner.Start()
 	}
@@ -266,6 +271,27 @@ func writeToken(path string) (string, error) {
 	}
 	return tok, nil
 }
+
+// newHandler wires what the node serves over HTTP: the JSON API under
+// /api/, the Prometheus metrics at /metrics and the block explorer at /.
+func (n *Node) newHandler() http.Handler {
+	qc := query.Config{Params: n.params, Chain: n.chain, Pool: n.mempool, Miner: n.miner,
+		Version: n.cfg.Version, Started: n.started}
+	if n.p2p != nil {
+		qc.Network = n.p2p
+	}
+	n.views = query.New(qc)
+	mux := http.NewServeMux()
+	apiserver.New(apiserver.Config{Views: n.views, Node: actions{n}, Token: n.token, TokenFile: tokenFileName,
+		MaxTxSize: n.params.MaxTxSize(), Logger: n.log}).Register(mux)
+	n.registerGauges()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	explorer.New(n.views, n.log.With("component", "explorer")).Register(mux)
+	return mux
+}
+
+// Views returns the node's read model: what its API and explorer show.
+func (n *Node) Views() *query.Reader { return n.views }
 
 // APIAddr returns the address the API listens on.
 func (n *Node) APIAddr() string { return n.listener.Addr().String() }

@@ -1,6 +1,7 @@
-package node
+package explorer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,12 +13,13 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/node/api"
+	"github.com/minichain/minichain/node/query"
 	"github.com/minichain/minichain/wallet"
 )
 
 // The explorer's pages. Each handler reads the same views the JSON API
-// serves (n.Status, n.BlockByID, n.TxByID, n.TxProof, n.AddressInfo,
-// n.MempoolView, n.Peers) and only adds presentation: pagination, totals,
+// serves (e.Status, e.BlockByID, e.TxByID, e.TxProof, e.AddressInfo,
+// e.MempoolView, e.Peers) and only adds presentation: pagination, totals,
 // pictures. Every list is bounded so a page costs the same on a long chain.
 
 // Bounds of the pages.
@@ -43,9 +45,9 @@ type explorerPage struct {
 	Now     int64
 }
 
-func (n *Node) newPage(title, page string) explorerPage {
-	return explorerPage{Title: title, Page: page, Network: n.params.Name,
-		Height: n.chain.BestSnapshot().Height, Now: time.Now().Unix()}
+func (e *Explorer) newPage(title, page string) explorerPage {
+	return explorerPage{Title: title, Page: page, Network: e.params.Name,
+		Height: e.chain.BestSnapshot().Height, Now: time.Now().Unix()}
 }
 
 // liveKey names the state the live parts show: the tip, the pool's size,
@@ -53,13 +55,13 @@ func (n *Node) newPage(title, page string) explorerPage {
 // stale block arriving, which moves none of the others, still redraws the
 // block tree). explorer.js polls it from /live/state every 2 s and fetches
 // the live part again when it changes, so it reads only counters.
-func (n *Node) liveKey() string {
-	best := n.chain.BestSnapshot()
+func (e *Explorer) liveKey() string {
+	best := e.chain.BestSnapshot()
 	peers, syncing := 0, false
-	if n.p2p != nil {
-		peers, syncing = len(n.p2p.Peers()), n.p2p.SyncInfo().Syncing
+	if e.net != nil {
+		peers, syncing = len(e.net.Peers()), e.net.SyncInfo().Syncing
 	}
-	return fmt.Sprintf("%s|%d|%d|%t|%d", best.Hash, n.mempool.Count(), peers, syncing, n.chain.IndexLen())
+	return fmt.Sprintf("%s|%d|%d|%t|%d", best.Hash, e.pool.Count(), peers, syncing, e.chain.IndexLen())
 }
 
 // liveState is the answer of /live/state.
@@ -143,19 +145,19 @@ type homeData struct {
 	Live homeLive
 }
 
-func (n *Node) homeLive() (homeLive, error) {
-	s := n.Status()
+func (e *Explorer) homeLive() (homeLive, error) {
+	s := e.v.Status()
 	v := homeLive{Now: time.Now().Unix(), Status: s, Networked: s.PeerID != ""}
-	infos, blocks, err := n.mainBlocks(max(s.Height-homeBlocks+1, 0), homeBlocks)
+	infos, blocks, err := e.v.MainBlocks(max(s.Height-homeBlocks+1, 0), homeBlocks)
 	if err != nil {
 		return v, err
 	}
 	for i := len(infos) - 1; i >= 0; i-- { // newest first
-		v.Blocks = append(v.Blocks, n.blockSummary(infos[i], blocks[i]))
+		v.Blocks = append(v.Blocks, e.v.BlockSummary(infos[i], blocks[i]))
 		if len(v.Txs) >= homeTxs {
 			continue
 		}
-		blk, err := n.blockView(infos[i], blocks[i])
+		blk, err := e.v.BlockView(infos[i], blocks[i])
 		if err != nil {
 			return v, err
 		}
@@ -163,23 +165,23 @@ func (n *Node) homeLive() (homeLive, error) {
 			v.Txs = append(v.Txs, newTxRow(j, blk.Transactions[j]))
 		}
 	}
-	mp := n.mempoolView(false)
+	mp := e.v.MempoolView(false)
 	v.Pending = mp.Transactions[:min(len(mp.Transactions), homePending)]
 	v.PendingMore = len(mp.Transactions) - len(v.Pending)
-	v.Chart = n.intervalChart()
-	v.Tree = n.blockTree(s.Height-treeHeights+1, s.Height+2, "")
-	v.Tips = n.chainTips()
+	v.Chart = e.intervalChart()
+	v.Tree = e.blockTree(s.Height-treeHeights+1, s.Height+2, "")
+	v.Tips = e.chainTips()
 	return v, nil
 }
 
-func (n *Node) handleExplorerHome(w http.ResponseWriter, r *http.Request) error {
-	live, err := n.homeLive()
+func (e *Explorer) handleHome(w http.ResponseWriter, r *http.Request) error {
+	live, err := e.homeLive()
 	if err != nil {
 		return err
 	}
-	d := homeData{explorerPage: n.newPage("Home", "home"), Live: live}
-	d.LiveKey = n.liveKey()
-	return n.renderPage(w, http.StatusOK, "home", d)
+	d := homeData{explorerPage: e.newPage("Home", "home"), Live: live}
+	d.LiveKey = e.liveKey()
+	return e.renderPage(w, http.StatusOK, "home", d)
 }
 
 // ---- block ----
@@ -195,12 +197,12 @@ type blockData struct {
 	Tree   *diagram // the tree around the block, when it has competitors
 }
 
-func (n *Node) handleExplorerBlock(w http.ResponseWriter, r *http.Request) error {
-	b, err := n.BlockByID(r.PathValue("id"))
+func (e *Explorer) handleBlock(w http.ResponseWriter, r *http.Request) error {
+	b, err := e.v.BlockByID(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	d := blockData{explorerPage: n.newPage(fmt.Sprintf("Block %d", b.Height), "block"), B: b,
+	d := blockData{explorerPage: e.newPage(fmt.Sprintf("Block %d", b.Height), "block"), B: b,
 		Hash: splitLeadingZeros(b.Hash), Target: splitLeadingZeros(b.Target)}
 	lo, hi, p := paginate(len(b.Transactions), blockTxsPerPage, queryInt(r, "page", 1), func(page int) string {
 		return "/block/" + b.Hash + "?page=" + strconv.Itoa(page)
@@ -222,11 +224,11 @@ func (n *Node) handleExplorerBlock(w http.ResponseWriter, r *http.Request) error
 		return fmt.Errorf("explorer: merkle root of block %s: %w", b.Hash, err)
 	}
 	d.Merkle = blockMerkle(leaves, queryInt(r, "tx", len(leaves)-1), root)
-	if !b.MainChain || len(n.chain.BlockTree(b.Height, b.Height)) > 1 {
-		t := n.blockTree(b.Height-neighbourRadius, b.Height+neighbourRadius, b.Hash)
+	if !b.MainChain || len(e.chain.BlockTree(b.Height, b.Height)) > 1 {
+		t := e.blockTree(b.Height-neighbourRadius, b.Height+neighbourRadius, b.Hash)
 		d.Tree = &t
 	}
-	return n.renderPage(w, http.StatusOK, "block", d)
+	return e.renderPage(w, http.StatusOK, "block", d)
 }
 
 // ---- transaction ----
@@ -241,16 +243,16 @@ type txData struct {
 	Merkle    *merklePicture
 }
 
-func (n *Node) handleExplorerTx(w http.ResponseWriter, r *http.Request) error {
-	txid, err := parseTxID(r.PathValue("txid"))
+func (e *Explorer) handleTx(w http.ResponseWriter, r *http.Request) error {
+	txid, err := query.ParseTxID(r.PathValue("txid"))
 	if err != nil {
 		return err
 	}
-	t, err := n.TxByID(txid)
+	t, err := e.v.TxByID(txid)
 	if err != nil {
 		return err
 	}
-	d := txData{explorerPage: n.newPage("Transaction "+shortHash(t.TxID), "tx"), T: t, InKnown: !t.Coinbase}
+	d := txData{explorerPage: e.newPage("Transaction "+shortHash(t.TxID), "tx"), T: t, InKnown: !t.Coinbase}
 	for _, in := range t.Inputs {
 		if in.Value == nil {
 			d.InKnown = false
@@ -263,18 +265,18 @@ func (n *Node) handleExplorerTx(w http.ResponseWriter, r *http.Request) error {
 	}
 	if t.BlockHash != "" {
 		if bh, err := chain.ParseHash(t.BlockHash); err == nil {
-			if hdr, _, err := n.chain.HeaderByHash(bh); err == nil {
+			if hdr, _, err := e.chain.HeaderByHash(bh); err == nil {
 				d.BlockTime = int64(hdr.Timestamp)
 			}
 		}
-		if p, err := n.TxProof(txid); err == nil {
+		if p, err := e.v.TxProof(txid); err == nil {
 			d.Proof = &p
 			if pic, err := proofPicture(txid, p); err == nil {
 				d.Merkle = &pic
 			}
 		}
 	}
-	return n.renderPage(w, http.StatusOK, "tx", d)
+	return e.renderPage(w, http.StatusOK, "tx", d)
 }
 
 // proofPicture draws an API proof as the path up the tree.
@@ -305,19 +307,19 @@ type addressData struct {
 	Pager     pager
 }
 
-func (n *Node) handleExplorerAddress(w http.ResponseWriter, r *http.Request) error {
-	a, err := n.AddressInfo(r.PathValue("address"))
+func (e *Explorer) handleAddress(w http.ResponseWriter, r *http.Request) error {
+	a, err := e.v.AddressInfo(r.PathValue("address"))
 	if err != nil {
 		return err
 	}
-	d := addressData{explorerPage: n.newPage("Address "+a.Address, "address"), A: a}
+	d := addressData{explorerPage: e.newPage("Address "+a.Address, "address"), A: a}
 	d.Utxos = a.Utxos[:min(len(a.Utxos), addressUtxoRows)]
 	d.UtxosMore = len(a.Utxos) - len(d.Utxos)
 	lo, hi, p := paginate(len(a.History), addressHistoryPerPage, queryInt(r, "page", 1), func(page int) string {
 		return "/address/" + url.PathEscape(a.Address) + "?page=" + strconv.Itoa(page)
 	})
 	d.History, d.Pager = a.History[lo:hi], p
-	return n.renderPage(w, http.StatusOK, "address", d)
+	return e.renderPage(w, http.StatusOK, "address", d)
 }
 
 // ---- mempool ----
@@ -337,8 +339,8 @@ type mempoolData struct {
 	Live mempoolLive
 }
 
-func (n *Node) mempoolLive() mempoolLive {
-	mp := n.mempoolView(false)
+func (e *Explorer) mempoolLive() mempoolLive {
+	mp := e.v.MempoolView(false)
 	v := mempoolLive{Now: time.Now().Unix(), Count: mp.Count, Bytes: mp.Bytes}
 	v.Rows = mp.Transactions[:min(len(mp.Transactions), mempoolRows)]
 	v.More = len(mp.Transactions) - len(v.Rows)
@@ -354,10 +356,10 @@ func (n *Node) mempoolLive() mempoolLive {
 	return v
 }
 
-func (n *Node) handleExplorerMempool(w http.ResponseWriter, r *http.Request) error {
-	d := mempoolData{explorerPage: n.newPage("Mempool", "mempool"), Live: n.mempoolLive()}
-	d.LiveKey = n.liveKey()
-	return n.renderPage(w, http.StatusOK, "mempool", d)
+func (e *Explorer) handleMempool(w http.ResponseWriter, r *http.Request) error {
+	d := mempoolData{explorerPage: e.newPage("Mempool", "mempool"), Live: e.mempoolLive()}
+	d.LiveKey = e.liveKey()
+	return e.renderPage(w, http.StatusOK, "mempool", d)
 }
 
 // ---- peers ----
@@ -373,51 +375,53 @@ type peersData struct {
 	Live peersLive
 }
 
-func (n *Node) peersLive() peersLive {
-	s := n.Status()
-	return peersLive{Status: s, Networked: s.PeerID != "", Peers: n.Peers()}
+func (e *Explorer) peersLive() peersLive {
+	s := e.v.Status()
+	return peersLive{Status: s, Networked: s.PeerID != "", Peers: e.v.Peers()}
 }
 
-func (n *Node) handleExplorerPeers(w http.ResponseWriter, r *http.Request) error {
-	d := peersData{explorerPage: n.newPage("Peers", "peers"), Live: n.peersLive()}
-	d.LiveKey = n.liveKey()
-	return n.renderPage(w, http.StatusOK, "peers", d)
+func (e *Explorer) handlePeers(w http.ResponseWriter, r *http.Request) error {
+	d := peersData{explorerPage: e.newPage("Peers", "peers"), Live: e.peersLive()}
+	d.LiveKey = e.liveKey()
+	return e.renderPage(w, http.StatusOK, "peers", d)
 }
 
 // ---- live parts ----
 
-// handleExplorerLive renders the live part of a page alone, or the state
+// handleLive renders the live part of a page alone, or the state
 // key, for explorer.js.
-func (n *Node) handleExplorerLive(w http.ResponseWriter, r *http.Request) error {
+func (e *Explorer) handleLive(w http.ResponseWriter, r *http.Request) error {
 	switch page := r.PathValue("page"); page {
 	case "state":
-		writeJSON(w, http.StatusOK, liveState{Key: n.liveKey()})
-		return nil
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(liveState{Key: e.liveKey()})
 	case "home":
-		live, err := n.homeLive()
+		live, err := e.homeLive()
 		if err != nil {
 			return err
 		}
 		return renderTemplate(w, http.StatusOK, "home", "home-live", live)
 	case "mempool":
-		return renderTemplate(w, http.StatusOK, "mempool", "mempool-live", n.mempoolLive())
+		return renderTemplate(w, http.StatusOK, "mempool", "mempool-live", e.mempoolLive())
 	case "peers":
-		return renderTemplate(w, http.StatusOK, "peers", "peers-live", n.peersLive())
+		return renderTemplate(w, http.StatusOK, "peers", "peers-live", e.peersLive())
 	}
-	return notFound("there is no live page %q", clip(r.PathValue("page"), 40))
+	return query.NotFound("there is no live page %q", clip(r.PathValue("page"), 40))
 }
 
 // ---- search ----
 
-// handleExplorerSearch sends the visitor to what the search names: a height,
+// handleSearch sends the visitor to what the search names: a height,
 // a block hash, a txid or an address; anything else is the not-found page.
-func (n *Node) handleExplorerSearch(w http.ResponseWriter, r *http.Request) error {
+func (e *Explorer) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	target, err := n.searchTarget(q)
+	target, err := e.searchTarget(q)
 	if err != nil {
 		return err
 	}
@@ -426,39 +430,39 @@ func (n *Node) handleExplorerSearch(w http.ResponseWriter, r *http.Request) erro
 }
 
 // errNoMatch is a search that names nothing known.
-var errNoMatch = notFound("Nothing on this chain matches it. Search for a block height, a block hash, a transaction id or an address.")
+var errNoMatch = query.NotFound("Nothing on this chain matches it. Search for a block height, a block hash, a transaction id or an address.")
 
 // searchTarget resolves a search to the path of its page. The path is built
 // from the parsed value, never from the raw text.
-func (n *Node) searchTarget(q string) (string, error) {
+func (e *Explorer) searchTarget(q string) (string, error) {
 	if len(q) > maxSearchLen {
 		return "", errNoMatch
 	}
 	if h, err := strconv.ParseUint(q, 10, 31); err == nil {
-		if _, err := n.chain.BlockHashByHeight(int32(h)); err != nil {
-			return "", notFound("There is no block at height %d yet: the tip is at %d.", h, n.chain.BestSnapshot().Height)
+		if _, err := e.chain.BlockHashByHeight(int32(h)); err != nil {
+			return "", query.NotFound("There is no block at height %d yet: the tip is at %d.", h, e.chain.BestSnapshot().Height)
 		}
 		return "/block/" + strconv.FormatUint(h, 10), nil
 	}
 	if len(q) == 2*chain.HashSize {
 		if h, err := chain.ParseHash(q); err == nil {
-			if _, _, err := n.chain.HeaderByHash(h); err == nil {
+			if _, _, err := e.chain.HeaderByHash(h); err == nil {
 				return "/block/" + h.String(), nil
 			}
-			if n.mempool.Has(h) {
+			if e.pool.Has(h) {
 				return "/tx/" + h.String(), nil
 			}
-			if ok, err := n.chain.HaveTx(h); err != nil {
+			if ok, err := e.chain.HaveTx(h); err != nil {
 				return "", err
 			} else if ok {
 				return "/tx/" + h.String(), nil
 			}
-			return "", notFound("No block or transaction has this hash.")
+			return "", query.NotFound("No block or transaction has this hash.")
 		}
 	}
-	a, err := wallet.DecodeAddress(q, n.params)
+	a, err := wallet.DecodeAddress(q, e.params)
 	if errors.Is(err, wallet.ErrWrongNetwork) {
-		return "", notFound("%v", err)
+		return "", query.NotFound("%v", err)
 	}
 	if err == nil {
 		return "/address/" + url.PathEscape(a.String()), nil

@@ -1,4 +1,4 @@
-package node
+package query
 
 import (
 	"encoding/hex"
@@ -15,14 +15,14 @@ import (
 // read the same views, so there is one path from the node's state to
 // anything a user sees.
 
-// difficulty is how many times harder than the network's easiest target a
+// Difficulty is how many times harder than the network's easiest target a
 // block's target is.
-func (n *Node) difficulty(bits uint32) float64 {
+func (r *Reader) Difficulty(bits uint32) float64 {
 	target, _, _ := chain.CompactToBig(bits)
 	if target.Sign() <= 0 {
 		return 0
 	}
-	d, _ := new(big.Float).Quo(new(big.Float).SetInt(n.params.PowLimit), new(big.Float).SetInt(target)).Float64()
+	d, _ := new(big.Float).Quo(new(big.Float).SetInt(r.params.PowLimit), new(big.Float).SetInt(target)).Float64()
 	return d
 }
 
@@ -31,20 +31,20 @@ func targetHex(bits uint32) string {
 	return fmt.Sprintf("%064x", t)
 }
 
-func (n *Node) addressOf(script []byte) string {
-	if a, ok := wallet.AddressOfScript(script, n.params); ok {
+func (r *Reader) AddressOf(script []byte) string {
+	if a, ok := wallet.AddressOfScript(script, r.params); ok {
 		return a.String()
 	}
 	return ""
 }
 
-// blockSummary builds the view of an indexed block.
-func (n *Node) blockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary {
+// BlockSummary builds the view of an indexed block.
+func (r *Reader) BlockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary {
 	s := api.BlockSummary{
 		Hash: bi.Hash.String(), Height: bi.Height, MainChain: bi.MainChain, Status: bi.Status,
 		Confirmations: bi.Confirmations, Version: bi.Header.Version, PreviousHash: bi.Header.PrevBlock.String(),
 		MerkleRoot: bi.Header.MerkleRoot.String(), Time: bi.Header.Timestamp,
-		Bits: fmt.Sprintf("%08x", bi.Header.Bits), Nonce: bi.Header.Nonce, Difficulty: n.difficulty(bi.Header.Bits),
+		Bits: fmt.Sprintf("%08x", bi.Header.Bits), Nonce: bi.Header.Nonce, Difficulty: r.Difficulty(bi.Header.Bits),
 		Target: targetHex(bi.Header.Bits), Work: bi.Work.Text(16), ChainWork: bi.WorkSum.Text(16),
 	}
 	if !bi.NextHash.IsZero() {
@@ -56,24 +56,24 @@ func (n *Node) blockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary
 		s.Reward += out.Value
 	}
 	if bi.Height > 0 {
-		if sub := chain.CalcBlockSubsidy(bi.Height, n.params); s.Reward > sub {
+		if sub := chain.CalcBlockSubsidy(bi.Height, r.params); s.Reward > sub {
 			s.Fees = s.Reward - sub
 		}
 	}
 	return s
 }
 
-// blockView builds the full view of a block with its transactions; input
+// BlockView builds the full view of a block with its transactions; input
 // values come from the block's undo data when it was connected.
-func (n *Node) blockView(bi chain.BlockInfo, b *chain.Block) (api.Block, error) {
-	v := api.Block{BlockSummary: n.blockSummary(bi, b)}
-	spent, err := n.spentOutputs(bi.Hash, b)
+func (r *Reader) BlockView(bi chain.BlockInfo, b *chain.Block) (api.Block, error) {
+	v := api.Block{BlockSummary: r.BlockSummary(bi, b)}
+	spent, err := r.spentOutputs(bi.Hash, b)
 	if err != nil {
 		return v, err
 	}
 	height := bi.Height
 	for i, tx := range b.Transactions {
-		tv := n.txView(tx, spent[i])
+		tv := r.TxView(tx, spent[i])
 		tv.BlockHash, tv.BlockHeight, tv.Confirmations = bi.Hash.String(), &height, bi.Confirmations
 		v.Transactions = append(v.Transactions, tv)
 	}
@@ -85,9 +85,9 @@ func (n *Node) blockView(bi chain.BlockInfo, b *chain.Block) (api.Block, error) 
 // spent outputs of the non-coinbase inputs in order. A coinbase spends
 // nothing; a block never connected has no undo data, and its entries stay
 // nil (values unknown).
-func (n *Node) spentOutputs(h chain.Hash, b *chain.Block) ([][]*chain.UtxoEntry, error) {
+func (r *Reader) spentOutputs(h chain.Hash, b *chain.Block) ([][]*chain.UtxoEntry, error) {
 	out := make([][]*chain.UtxoEntry, len(b.Transactions))
-	undo, err := n.chain.BlockUndo(h)
+	undo, err := r.chain.BlockUndo(h)
 	if errors.Is(err, chain.ErrBlockNotFound) {
 		return out, nil
 	}
@@ -108,10 +108,10 @@ func (n *Node) spentOutputs(h chain.Hash, b *chain.Block) ([][]*chain.UtxoEntry,
 	return out, nil
 }
 
-// txView builds the view of a transaction; prev holds the outputs its
+// TxView builds the view of a transaction; prev holds the outputs its
 // inputs spend, in order, when known (nil entries or a short slice leave
 // values and the fee out).
-func (n *Node) txView(tx *chain.Tx, prev []*chain.UtxoEntry) api.Tx {
+func (r *Reader) TxView(tx *chain.Tx, prev []*chain.UtxoEntry) api.Tx {
 	v := api.Tx{TxID: tx.TxHash().String(), Version: tx.Version, LockTime: tx.LockTime, Size: tx.SerializeSize(),
 		Coinbase: tx.IsCoinbase()}
 	var in, out uint64
@@ -129,7 +129,7 @@ func (n *Node) txView(tx *chain.Tx, prev []*chain.UtxoEntry) api.Tx {
 			if i < len(prev) && prev[i] != nil {
 				val := prev[i].Value
 				iv.Value = &val
-				iv.Address = n.addressOf(prev[i].PkScript)
+				iv.Address = r.AddressOf(prev[i].PkScript)
 				in += val
 			} else {
 				known = false
@@ -141,7 +141,7 @@ func (n *Node) txView(tx *chain.Tx, prev []*chain.UtxoEntry) api.Tx {
 		out += o.Value
 		v.Outputs = append(v.Outputs, api.TxOutput{Index: uint32(i), Value: o.Value,
 			ScriptPubKey: hex.EncodeToString(o.PkScript), ScriptAsm: chain.DisasmScript(o.PkScript),
-			Type: chain.ClassifyScript(o.PkScript).String(), Address: n.addressOf(o.PkScript)})
+			Type: chain.ClassifyScript(o.PkScript).String(), Address: r.AddressOf(o.PkScript)})
 	}
 	if !v.Coinbase && known && in >= out {
 		fee := in - out

@@ -1,48 +1,52 @@
-package node
+package query
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
 	"github.com/minichain/minichain/wallet"
 )
 
-// apiError is an error with the HTTP status and code it is answered with.
-type apiError struct {
-	status  int
-	code    string
-	message string
+// StatusError is an error with the HTTP status and code it is answered with.
+type StatusError struct {
+	Status  int
+	Code    string
+	Message string
 }
 
-func (e *apiError) Error() string { return e.message }
+// Error returns the message.
+func (e *StatusError) Error() string { return e.Message }
 
-func badRequest(code, format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, code: code, message: fmt.Sprintf(format, args...)}
+// BadRequest is a 400 answer with a stable code and a message.
+func BadRequest(code, format string, args ...any) error {
+	return &StatusError{Status: http.StatusBadRequest, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-func notFound(format string, args ...any) error {
-	return &apiError{status: http.StatusNotFound, code: "not_found", message: fmt.Sprintf(format, args...)}
+// NotFound is a 404 answer with a message.
+func NotFound(format string, args ...any) error {
+	return &StatusError{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf(format, args...)}
 }
 
-// errTooLarge is answered with 413.
-// (A 502 connect_failed answers a peer that cannot be reached.)
-var errTooLarge = &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", message: "request body too large"}
+// ErrBodyTooLarge is answered with 413.
+var ErrBodyTooLarge = &StatusError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "request body too large"}
 
-// classify is the one place that maps an error to an HTTP status and a
+// Classify is the one place that maps an error to an HTTP status and a
 // stable code. Rule violations keep their kind as the code
 // (chain.ErrSpendTooHigh -> "spend_too_high").
-func classify(err error) (status int, code string, message string) {
-	var ae *apiError
+func Classify(err error) (status int, code string, message string) {
+	var ae *StatusError
 	if errors.As(err, &ae) {
-		return ae.status, ae.code, ae.message
+		return ae.Status, ae.Code, ae.Message
 	}
 	var re *chain.RuleError
 	if errors.As(err, &re) {
-		code = kindCode(re.Err)
+		code = KindCode(re.Err)
 		switch re.Err {
 		case mempool.ErrConflict, chain.ErrDoubleSpend, mempool.ErrAlreadyConfirmed:
 			return http.StatusConflict, code, err.Error()
@@ -70,4 +74,23 @@ func classify(err error) (status int, code string, message string) {
 		return http.StatusServiceUnavailable, "unavailable", "the request was cancelled or timed out"
 	}
 	return http.StatusInternalServerError, "internal", "internal error"
+}
+
+var camel = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+
+// KindCode names an error kind in snake_case for API error codes and metric
+// labels: ErrSpendTooHigh -> "spend_too_high".
+func KindCode(k chain.ErrorKind) string {
+	s := strings.TrimPrefix(string(k), "Err")
+	return strings.ToLower(camel.ReplaceAllString(s, "${1}_${2}"))
+}
+
+// ParseTxID reads a txid as users write it (64 hex digits, byte-reversed);
+// anything else is a 400 with code invalid_txid.
+func ParseTxID(v string) (chain.Hash, error) {
+	h, err := chain.ParseHash(v)
+	if err != nil {
+		return h, BadRequest("invalid_txid", "%q is not a txid: %v", v, err)
+	}
+	return h, nil
 }

@@ -1,4 +1,4 @@
-package node
+package explorer
 
 import (
 	"fmt"
@@ -21,13 +21,13 @@ const (
 // intervalChart draws the last chartBlocks main-chain blocks: a bar per
 // block for the seconds since its parent, and a line for its difficulty.
 // It reads headers from the chain's index only.
-func (n *Node) intervalChart() diagram {
-	best := n.chain.BestSnapshot()
+func (e *Explorer) intervalChart() diagram {
+	best := e.chain.BestSnapshot()
 	start := best.Height - chartBlocks
 	if start < 0 {
 		start = 0
 	}
-	hdrs := n.chain.MainChainHeaders(start, best.Height)
+	hdrs := e.chain.MainChainHeaders(start, best.Height)
 	d := diagram{W: 760, H: 250, Class: "chart intervals",
 		Label: fmt.Sprintf("Seconds between blocks and difficulty over the last %d blocks", chartBlocks)}
 	if len(hdrs) < 2 {
@@ -44,7 +44,7 @@ func (n *Node) intervalChart() diagram {
 	for i := 0; i < count; i++ {
 		intervals[i] = int64(hdrs[i+1].Timestamp) - int64(hdrs[i].Timestamp)
 		maxIv = max(maxIv, intervals[i])
-		diffs[i] = n.difficulty(hdrs[i+1].Bits)
+		diffs[i] = e.v.Difficulty(hdrs[i+1].Bits)
 		if i == 0 || diffs[i] < dmin {
 			dmin = diffs[i]
 		}
@@ -64,7 +64,7 @@ func (n *Node) intervalChart() diagram {
 		d.Texts = append(d.Texts, diagramText{X: padL - 6, Y: px(y + 4), Anchor: "end", Class: "axis",
 			Text: formatSeconds(int64(f * ymax))})
 	}
-	if spacing := n.params.TargetSpacing.Seconds(); spacing > 0 && spacing <= ymax {
+	if spacing := e.params.TargetSpacing.Seconds(); spacing > 0 && spacing <= ymax {
 		y := yOf(spacing)
 		d.Paths = append(d.Paths, diagramPath{D: line(padL, px(y), px(padL+plotW), px(y)), Class: "target"})
 		d.Texts = append(d.Texts, diagramText{X: px(padL + plotW - 2), Y: px(y - 4), Anchor: "end", Class: "axis target-label",
@@ -113,11 +113,11 @@ func (n *Node) intervalChart() diagram {
 // not yet connected) on lanes below, each joined to its parent. A visitor
 // sees fork choice: the main chain moves to the branch with the most work,
 // and the old tip becomes a stale branch. highlight marks one block.
-func (n *Node) blockTree(from, to int32, highlight string) diagram {
+func (e *Explorer) blockTree(from, to int32, highlight string) diagram {
 	if from < 0 {
 		from = 0
 	}
-	blocks := n.chain.BlockTree(from, to)
+	blocks := e.chain.BlockTree(from, to)
 	d := diagram{Class: "tree", Label: fmt.Sprintf("Block tree from height %d to %d, with stale branches", from, to)}
 	if len(blocks) == 0 {
 		d.Empty = "No blocks in this range."
@@ -147,7 +147,7 @@ func (n *Node) blockTree(from, to int32, highlight string) diagram {
 	tail := map[int]chain.Hash{} // the last block placed on each side lane
 	last := map[int]int32{}      // the height of that block
 	lanes, skipped := 1, 0
-	tip := n.chain.BestSnapshot().Hash
+	tip := e.chain.BestSnapshot().Hash
 	for _, b := range blocks {
 		lane := 0
 		if !b.MainChain {
@@ -235,9 +235,9 @@ type tipRow struct {
 const maxTipRows = 6
 
 // chainTips lists the main tip and the most recent side-branch tips.
-func (n *Node) chainTips() []tipRow {
+func (e *Explorer) chainTips() []tipRow {
 	var out []tipRow
-	for _, t := range n.chain.Tips() {
+	for _, t := range e.chain.Tips() {
 		if len(out) >= maxTipRows {
 			break
 		}

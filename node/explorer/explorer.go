@@ -1,4 +1,4 @@
-package node
+package explorer
 
 import (
 	"bytes"
@@ -8,11 +8,17 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path"
 	"runtime/debug"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/mempool"
+	"github.com/minichain/minichain/node/api"
+	"github.com/minichain/minichain/node/query"
 )
 
 // The block explorer: HTML pages served by the node itself next to the JSON
@@ -36,7 +42,7 @@ import (
 //	GET /static/{file}          CSS, JavaScript, icon
 //	/                           anything else: the not-found page
 
-//go:embed explorer/templates/*.html explorer/static/*
+//go:embed templates/*.html static/*
 var explorerFS embed.FS
 
 // explorerCSP is the Content-Security-Policy of every explorer response:
@@ -54,8 +60,8 @@ var explorerStatic = mustLoadExplorerStatic()
 
 func mustParseExplorerTemplates() map[string]*template.Template {
 	base := template.Must(template.New("explorer").Funcs(explorerFuncs).
-		ParseFS(explorerFS, "explorer/templates/_*.html"))
-	pages, err := fs.Glob(explorerFS, "explorer/templates/[a-z]*.html")
+		ParseFS(explorerFS, "templates/_*.html"))
+	pages, err := fs.Glob(explorerFS, "templates/[a-z]*.html")
 	if err != nil {
 		panic(fmt.Sprintf("explorer templates: %v", err)) // a bad pattern: a programming error
 	}
@@ -84,7 +90,7 @@ var staticTypes = map[string]string{
 
 func mustLoadExplorerStatic() map[string]staticFile {
 	out := map[string]staticFile{}
-	entries, err := fs.ReadDir(explorerFS, "explorer/static")
+	entries, err := fs.ReadDir(explorerFS, "static")
 	if err != nil {
 		panic(fmt.Sprintf("explorer static files: %v", err))
 	}
@@ -92,7 +98,7 @@ func mustLoadExplorerStatic() map[string]staticFile {
 		if e.IsDir() {
 			continue
 		}
-		b, err := explorerFS.ReadFile("explorer/static/" + e.Name())
+		b, err := explorerFS.ReadFile("static/" + e.Name())
 		if err != nil {
 			panic(fmt.Sprintf("explorer static files: %v", err))
 		}
@@ -116,62 +122,62 @@ func staticURL(name string) string {
 	return "/static/" + name + "?v=" + strings.Trim(f.etag, `"`)
 }
 
-// registerExplorer mounts the block explorer's pages on the server.
-func (n *Node) registerExplorer(mux *http.ServeMux) {
+// Register mounts the block explorer's pages on mux, beside the API.
+func (e *Explorer) Register(mux *http.ServeMux) {
 	page := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		mux.Handle(pattern, n.explorerHandler(h))
+		mux.Handle(pattern, e.wrap(h))
 	}
-	page("GET /{$}", n.handleExplorerHome)
-	page("GET /block/{id}", n.handleExplorerBlock)
-	page("GET /tx/{txid}", n.handleExplorerTx)
-	page("GET /address/{address}", n.handleExplorerAddress)
-	page("GET /mempool", n.handleExplorerMempool)
-	page("GET /peers", n.handleExplorerPeers)
-	page("GET /search", n.handleExplorerSearch)
-	page("GET /live/{page}", n.handleExplorerLive)
+	page("GET /{$}", e.handleHome)
+	page("GET /block/{id}", e.handleBlock)
+	page("GET /tx/{txid}", e.handleTx)
+	page("GET /address/{address}", e.handleAddress)
+	page("GET /mempool", e.handleMempool)
+	page("GET /peers", e.handlePeers)
+	page("GET /search", e.handleSearch)
+	page("GET /live/{page}", e.handleLive)
 	// Every other path outside /api/ (/block/, /tx/a/b, /nothing, ...) gets
 	// the friendly not-found page rather than the mux's plain text. A
 	// pattern without a method: "GET /" would conflict with the API's "/api/".
-	mux.Handle("/", n.explorerHandler(func(w http.ResponseWriter, r *http.Request) error {
-		return notFound("there is no page %s", r.URL.Path)
+	mux.Handle("/", e.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return query.NotFound("there is no page %s", r.URL.Path)
 	}))
-	mux.Handle("GET /static/{file}", http.HandlerFunc(serveExplorerStatic))
+	mux.Handle("GET /static/{file}", http.HandlerFunc(serveStatic))
 	mux.Handle("GET /favicon.ico", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.SetPathValue("file", "favicon.svg")
-		serveExplorerStatic(w, r)
+		serveStatic(w, r)
 	}))
 }
 
-// setExplorerHeaders sets the security headers of every explorer response.
-func setExplorerHeaders(h http.Header) {
+// setHeaders sets the security headers of every explorer response.
+func setHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", explorerCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 }
 
-// explorerHandler wraps a page handler: security headers, and the one
+// wrap wraps a page handler: security headers, and the one
 // translation of an error into a friendly page. Unknown or malformed input
 // (any 4xx the API would answer) is a 404 page that shows what was asked
 // for; anything else is logged and answered with a 500 page without detail.
-func (n *Node) explorerHandler(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+func (e *Explorer) wrap(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setExplorerHeaders(w.Header())
+		setHeaders(w.Header())
 		w.Header().Set("Cache-Control", "no-store")
 		defer func() {
 			if v := recover(); v != nil {
-				n.log.Error("explorer page panicked", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				n.renderExplorerError(w, r, http.StatusInternalServerError, "")
+				e.log.Error("explorer page panicked", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				e.renderError(w, r, http.StatusInternalServerError, "")
 			}
 		}()
 		if err := h(w, r); err != nil {
-			status, _, msg := classify(err)
+			status, _, msg := query.Classify(err)
 			if status >= 500 {
-				n.log.Error("explorer page failed", "path", r.URL.Path, "err", err)
-				n.renderExplorerError(w, r, status, "")
+				e.log.Error("explorer page failed", "path", r.URL.Path, "err", err)
+				e.renderError(w, r, status, "")
 				return
 			}
-			n.renderExplorerError(w, r, http.StatusNotFound, msg)
+			e.renderError(w, r, http.StatusNotFound, msg)
 		}
 	})
 }
@@ -184,10 +190,10 @@ type errorData struct {
 	Message string
 }
 
-// renderExplorerError answers with the not-found page (status 404) or the
+// renderError answers with the not-found page (status 404) or the
 // error page (5xx); it never shows an internal error's detail.
-func (n *Node) renderExplorerError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	d := errorData{explorerPage: n.newPage("Not found", "notfound"), Status: status, Message: msg}
+func (e *Explorer) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	d := errorData{explorerPage: e.newPage("Not found", "notfound"), Status: status, Message: msg}
 	d.Asked = r.URL.Path
 	if q := r.URL.Query().Get("q"); q != "" {
 		d.Asked = q
@@ -198,15 +204,15 @@ func (n *Node) renderExplorerError(w http.ResponseWriter, r *http.Request, statu
 		d.Title = "Something went wrong"
 		d.Message = "The node could not build this page. The error is in the node's log."
 	}
-	if err := n.renderPage(w, status, "notfound", d); err != nil {
-		n.log.Error("explorer error page failed", "err", err)
+	if err := e.renderPage(w, status, "notfound", d); err != nil {
+		e.log.Error("explorer error page failed", "err", err)
 		http.Error(w, http.StatusText(status), status)
 	}
 }
 
 // renderPage executes a page's layout into a buffer first, so a template
 // failure never leaves half a page behind a 200.
-func (n *Node) renderPage(w http.ResponseWriter, status int, page string, data any) error {
+func (e *Explorer) renderPage(w http.ResponseWriter, status int, page string, data any) error {
 	return renderTemplate(w, status, page, "layout", data)
 }
 
@@ -226,9 +232,9 @@ func renderTemplate(w http.ResponseWriter, status int, page, name string, data a
 	return nil
 }
 
-// serveExplorerStatic serves an embedded asset, revalidated by ETag.
-func serveExplorerStatic(w http.ResponseWriter, r *http.Request) {
-	setExplorerHeaders(w.Header())
+// serveStatic serves an embedded asset, revalidated by ETag.
+func serveStatic(w http.ResponseWriter, r *http.Request) {
+	setHeaders(w.Header())
 	f, ok := explorerStatic[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
@@ -253,4 +259,45 @@ func clip(s string, max int) string {
 		max--
 	}
 	return s[:max] + "…"
+}
+
+// Views is what the explorer reads of the node: the views the API serves
+// and, for its pictures of the block tree, the chain itself. *query.Reader
+// implements it.
+type Views interface {
+	Status() api.Status
+	BlockByID(id string) (api.Block, error)
+	TxByID(txid chain.Hash) (api.Tx, error)
+	TxProof(txid chain.Hash) (api.Proof, error)
+	AddressInfo(address string) (api.Address, error)
+	MempoolView(withHex bool) api.Mempool
+	Peers() api.Peers
+	BlockSummary(bi chain.BlockInfo, b *chain.Block) api.BlockSummary
+	BlockView(bi chain.BlockInfo, b *chain.Block) (api.Block, error)
+	MainBlocks(from int32, limit int) ([]chain.BlockInfo, []*chain.Block, error)
+	Difficulty(bits uint32) float64
+	Params() *chain.Params
+	Chain() *chain.Chain
+	Pool() *mempool.Mempool
+	Network() query.Network
+}
+
+var _ Views = (*query.Reader)(nil)
+
+// Explorer serves the block explorer's pages.
+type Explorer struct {
+	v      Views
+	params *chain.Params
+	chain  *chain.Chain
+	pool   *mempool.Mempool
+	net    query.Network // nil without a network
+	log    *slog.Logger
+}
+
+// New returns the explorer over a node's views.
+func New(v Views, log *slog.Logger) *Explorer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Explorer{v: v, params: v.Params(), chain: v.Chain(), pool: v.Pool(), net: v.Network(), log: log}
 }
