@@ -21,6 +21,10 @@ const (
 // intervalChart draws the last chartBlocks main-chain blocks: a bar per
 // block for the seconds since its parent, and a line for its difficulty.
 // It reads headers from the chain's index only.
+//
+// It is one picture drawn from top to bottom and is better read whole:
+// split, its geometry (paddings, scales, positions) would pass through every
+// piece as parameters.
 func (e *Explorer) intervalChart() diagram {
 	best := e.chain.BestSnapshot()
 	start := best.Height - chartBlocks
@@ -139,44 +143,11 @@ func (e *Explorer) blockTree(from, to int32, highlight string) diagram {
 		maxH = max(maxH, b.Height)
 	}
 	const padL, padT, colW, laneH, boxW, boxH = 18, 10, 104, 52, 84, 38
-	type placed struct {
-		info chain.BlockInfo
-		lane int
-	}
-	pos := map[chain.Hash]placed{}
-	tail := map[int]chain.Hash{} // the last block placed on each side lane
-	last := map[int]int32{}      // the height of that block
-	lanes, skipped := 1, 0
+	pos, lanes, skipped := treeLanes(blocks)
 	tip := e.chain.BestSnapshot().Hash
-	for _, b := range blocks {
-		lane := 0
-		if !b.MainChain {
-			lane = -1
-			if p, ok := pos[b.Header.PrevBlock]; ok && p.lane > 0 && tail[p.lane] == b.Header.PrevBlock {
-				lane = p.lane // continue the parent's branch
-			} else {
-				for l := 1; l < lanes; l++ {
-					if last[l] < b.Height-1 {
-						lane = l
-						break
-					}
-				}
-				if lane < 0 && lanes <= treeMaxLanes {
-					lane = lanes
-					lanes++
-				}
-			}
-			if lane < 0 || len(pos) >= treeMaxBlocks {
-				skipped++
-				continue
-			}
-			tail[lane], last[lane] = b.Hash, b.Height
-		}
-		pos[b.Hash] = placed{info: b, lane: lane}
-	}
 	d.W = px(padL*2 + int(maxH-from+1)*colW)
 	d.H = px(padT*2 + lanes*laneH)
-	boxAt := func(p placed) (px, px) {
+	boxAt := func(p treePlace) (px, px) {
 		return px(padL + int(p.info.Height-from)*colW), px(padT + p.lane*laneH)
 	}
 	for _, b := range blocks {
@@ -220,6 +191,51 @@ func (e *Explorer) blockTree(from, to int32, highlight string) diagram {
 		d.H += 6
 	}
 	return d
+}
+
+// treePlace is where a block goes in the block tree: its lane (0 is the
+// main chain).
+type treePlace struct {
+	info chain.BlockInfo
+	lane int
+}
+
+// treeLanes places the blocks, main chain first, on lanes: a side block
+// continues its parent's lane, or takes the first lane free at its height,
+// or a new one up to treeMaxLanes. Blocks that fit nowhere, or past
+// treeMaxBlocks, are counted as skipped.
+func treeLanes(blocks []chain.BlockInfo) (pos map[chain.Hash]treePlace, lanes, skipped int) {
+	pos = map[chain.Hash]treePlace{}
+	tail := map[int]chain.Hash{} // the last block placed on each side lane
+	last := map[int]int32{}      // the height of that block
+	lanes = 1
+	for _, b := range blocks {
+		lane := 0
+		if !b.MainChain {
+			lane = -1
+			if p, ok := pos[b.Header.PrevBlock]; ok && p.lane > 0 && tail[p.lane] == b.Header.PrevBlock {
+				lane = p.lane // continue the parent's branch
+			} else {
+				for l := 1; l < lanes; l++ {
+					if last[l] < b.Height-1 {
+						lane = l
+						break
+					}
+				}
+				if lane < 0 && lanes <= treeMaxLanes {
+					lane = lanes
+					lanes++
+				}
+			}
+			if lane < 0 || len(pos) >= treeMaxBlocks {
+				skipped++
+				continue
+			}
+			tail[lane], last[lane] = b.Hash, b.Height
+		}
+		pos[b.Hash] = treePlace{info: b, lane: lane}
+	}
+	return pos, lanes, skipped
 }
 
 // tipRow is one leaf of the block tree, for the chain tips table.

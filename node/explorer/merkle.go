@@ -37,6 +37,10 @@ type merklePicture struct {
 
 // blockMerkle draws a block's Merkle tree with leaf index's proof path
 // highlighted: the whole tree up to merkleFullMax leaves, else the path.
+//
+// It is one picture drawn from top to bottom and is better read whole:
+// split, its geometry (paddings, scales, positions) would pass through every
+// piece as parameters.
 func blockMerkle(leaves []chain.Hash, index int, root chain.Hash) merklePicture {
 	if len(leaves) == 0 {
 		return merklePicture{Diagram: diagram{Empty: "The block has no transactions."}}
@@ -131,6 +135,10 @@ func blockMerkle(leaves []chain.Hash, index int, root chain.Hash) merklePicture 
 // merklePath draws the path of a proof: the leaf, its sibling at every
 // level, and the hashes they make, up to the root, which is checked against
 // the header's root.
+//
+// It is one picture drawn from top to bottom and is better read whole:
+// split, its geometry (paddings, scales, positions) would pass through every
+// piece as parameters.
 func merklePath(leaf chain.Hash, proof chain.MerkleProof, root chain.Hash) merklePicture {
 	pic := merklePicture{Index: int(proof.Index), Count: int(proof.TxCount)}
 	path, ok := chain.MerklePath(leaf, proof)
