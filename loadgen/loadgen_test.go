@@ -13,35 +13,14 @@ import (
 	"github.com/minichain/minichain/loadgen"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/node/client"
+	"github.com/minichain/minichain/node/nodetest"
 )
 
 // startNode runs a real regtest node (Badger in a temporary directory, API
 // on a free loopback port, p2p on loopback TCP) until the test ends.
 func startNode(t *testing.T, bootstrap []string, mine bool) *node.Node {
 	t.Helper()
-	n, err := node.New(node.Config{
-		Params: chain.RegtestParams, DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", MinerThreads: 1,
-		MinerInterval: -1, Mine: mine, P2PListen: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: bootstrap,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("node.Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("node did not stop within 15 s")
-		}
-	})
-	return n
+	return nodetest.Start(t, nodetest.Options{P2P: true, Bootstrap: bootstrap, Mine: mine, Quiet: true}).Node
 }
 
 // TestLoadAgainstTwoNodes runs the generator against two connected

@@ -653,7 +653,7 @@ func TestExplorerPeers(t *testing.T) {
 func TestExplorerInternalError(t *testing.T) {
 	tn := startNode(t, "", nil)
 	tn.mine(2)
-	node.CloseStoreForTest(tn.Node)
+	node.CloseStoreForTest(tn.Node.Node)
 	for _, p := range []string{"/", "/block/1", "/address/" + wallet.NewAddress([20]byte{1}, chain.RegtestParams).String()} {
 		status, h, body := tn.explorerGet(p)
 		if status != http.StatusInternalServerError || !strings.Contains(body, "Something went wrong") {
