@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -60,26 +62,41 @@ type Node struct {
 // mempool saved by the last run, the wallet (created on first start, its
 // backup phrase written once to a 0600 file beside it) and a fresh API token; it binds the
 // API address. Nothing runs until Run.
-func New(cfg Config) (n *Node, err error) {
+//
+// Every error names what is wrong and what to do, in one line; whatever New
+// opened before it failed (the store above all) is closed again.
+func New(cfg Config) (_ *Node, err error) {
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := checkAPIAddr(cfg.APIAddr); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	n = &Node{cfg: cfg, params: cfg.Params, log: cfg.Logger, started: time.Now(),
+	n := &Node{cfg: cfg, params: cfg.Params, log: cfg.Logger, started: time.Now(),
 		shutdown: make(chan struct{}), poolChanged: make(chan struct{}, 1)}
 	n.metrics = newMetrics()
-
-	n.db, err = badgerdb.Open(ChainDir(cfg.DataDir), badgerdb.Options{Logger: cfg.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("%w (is another node using %s?)", err, cfg.DataDir)
+	// The API address first: a port in use fails the start before
+	// anything in the data directory is touched.
+	if n.listener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("the API address %s is in use (another node?): stop that program or choose another address with --api-addr", cfg.APIAddr)
+		}
+		return nil, fmt.Errorf("cannot listen on the API address %s: %v; choose another with --api-addr", cfg.APIAddr, err)
 	}
 	defer func() {
 		if err != nil {
 			n.close()
 		}
 	}()
+
+	n.db, err = badgerdb.Open(ChainDir(cfg.DataDir), badgerdb.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the chain store in %s: is another node using this data directory? "+
+			"Stop it, or give this one another --datadir (%w)", ChainDir(cfg.DataDir), err)
+	}
 	// One signature cache for the chain and the mempool: a transaction
 	// verified on entering the pool is not verified again in its block.
 	sigs := chain.NewSigCache(0)
@@ -123,9 +140,6 @@ func New(cfg Config) (n *Node, err error) {
 	if n.token, err = writeToken(TokenPath(cfg.DataDir)); err != nil {
 		return nil, err
 	}
-	if n.listener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
-		return nil, fmt.Errorf("API address: %w", err)
-	}
 	n.server = apiserver.NewHTTPServer(n.newHandler())
 	if cfg.Mine {
 		n.miner.Start()
@@ -161,14 +175,16 @@ func (n *Node) openWallet() error {
 	default:
 		w, err := wallet.Open(path, n.params)
 		if err != nil {
-			return fmt.Errorf("open wallet: %w", err)
+			return fmt.Errorf("open the node's wallet: %w", err)
 		}
 		if w.Encrypted() {
 			if n.cfg.WalletPassphrase == nil {
-				return fmt.Errorf("the wallet %s is encrypted: set MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file", path)
+				return fmt.Errorf("the node's wallet %s is encrypted and no passphrase was given: set MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file", path)
 			}
-			if err := w.Unlock(n.cfg.WalletPassphrase); err != nil {
-				return fmt.Errorf("unlock wallet %s: %w", path, err)
+			if err := w.Unlock(n.cfg.WalletPassphrase); errors.Is(err, wallet.ErrWrongPassphrase) {
+				return fmt.Errorf("the passphrase does not open the node's wallet %s: check MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file (%w)", path, err)
+			} else if err != nil {
+				return fmt.Errorf("unlock the node's wallet %s: %w", path, err)
 			}
 		}
 		n.wallet = w
@@ -215,12 +231,26 @@ func writeBackupPhrase(dataDir, mnemonic string) (string, error) {
 	}
 }
 
+// checkAPIAddr checks that the API address is host:port with a numeric
+// port, before anything is opened.
+func checkAPIAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return fmt.Errorf("the API address %q is not host:port (for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface): fix --api-addr", addr)
+	}
+	return nil
+}
+
 // minerScript returns the locking script block rewards pay.
 func (n *Node) minerScript() ([]byte, error) {
 	if n.cfg.MinerAddress != "" {
 		a, err := wallet.DecodeAddress(n.cfg.MinerAddress, n.params)
 		if err != nil {
-			return nil, fmt.Errorf("miner address: %w", err)
+			return nil, fmt.Errorf("--miner-address %q: %v; give an address of the %s network, or leave the flag out to mine to the node's wallet",
+				n.cfg.MinerAddress, err, n.params.Name)
 		}
 		return a.Script(), nil
 	}

@@ -75,8 +75,10 @@ func freePort(t *testing.T) string {
 
 // runningNode is a minichain node process.
 type runningNode struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	datadir string
+	addr    string // the API's host:port
 }
 
 // syncBuffer is a bytes.Buffer the process writes to while the test reads.
@@ -108,7 +110,7 @@ func startNodeProcess(t *testing.T, datadir, addr string, extra ...string) *runn
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	rn := &runningNode{cmd: cmd, logs: logs}
+	rn := &runningNode{cmd: cmd, logs: logs, datadir: datadir, addr: addr}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
