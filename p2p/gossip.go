@@ -57,6 +57,12 @@ func (hst *Host) messageID(m *pb.Message) string {
 	return string(h[:])
 }
 
+// GossipSubParams are the mesh parameters of the node's gossipsub router
+// (D, D_lo, D_hi, D_lazy, the heartbeat, the message cache window for
+// IHAVE/IWANT). The simulator models the mesh with the same values, so a
+// change here changes the model too.
+func GossipSubParams() pubsub.GossipSubParams { return pubsub.DefaultGossipSubParams() }
+
 // startGossip creates the gossipsub router, registers the validators and
 // joins both topics.
 func (hst *Host) startGossip(ctx context.Context) error {
@@ -75,6 +81,7 @@ func (hst *Host) startGossip(ctx context.Context) error {
 		RetainScore:               10 * time.Minute,
 	}
 	ps, err := pubsub.NewGossipSub(ctx, hst.h,
+		pubsub.WithGossipSubParams(GossipSubParams()),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(hst.messageID),
