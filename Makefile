@@ -98,14 +98,14 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
-# attack runs every attack of issue 11 (p2p/hostile/attack) against real
+# attack runs every attack of issue 11 (attack) against real
 # regtest node processes on loopback, each on a fresh network in a temporary
 # directory, and prints the victim's memory and CPU, whether the honest
 # nodes agree, and the join, propagation and reconnection times, each next
 # to its target. It exits 3 when a target is not met. Flags go through
 # ATTACK_FLAGS, e.g. make attack ATTACK_FLAGS='-only lying-peer -v'.
 attack: build
-	$(GO) build -o bin/attack ./p2p/hostile/attack
+	$(GO) build -o bin/attack ./attack
 	bin/attack -bin $(BIN) $(ATTACK_FLAGS)
 
 # fuzz-long runs every fuzz target for longer (FUZZLONG each, default 5

@@ -7,7 +7,7 @@
 // node's inbound slots, damaged copies of real blocks published first.
 //
 // It exists to measure how a node stands up to these (the runner in
-// p2p/hostile/attack drives it against real node processes; `make attack`)
+// attack drives it against real node processes; `make attack`)
 // and to keep the attacks reproducible. It is not used by the node.
 //
 // The sync protocol's encoding is written here from docs/PROTOCOL.md rather

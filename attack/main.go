@@ -3,7 +3,7 @@
 // victim's memory and CPU, whether the honest nodes still agree, and the
 // join, propagation and reconnection times the issue sets targets for.
 //
-//	go run ./p2p/hostile/attack -bin bin/minichain      (make attack)
+//	go run ./attack -bin bin/minichain      (make attack)
 //
 // Each attack gets a fresh regtest network in a temporary directory: a
 // victim node and two honest nodes bootstrapped from it (each on its own
