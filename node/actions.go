@@ -2,14 +2,21 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/node/api"
 	"github.com/minichain/minichain/node/apiserver"
 	"github.com/minichain/minichain/node/query"
+	"github.com/minichain/minichain/p2p"
 	"github.com/minichain/minichain/wallet"
 )
 
@@ -33,8 +40,15 @@ func (a actions) Send(ctx context.Context, req api.Send) (api.Sent, error) {
 	if err != nil {
 		return api.Sent{}, err
 	}
-	if req.Amount == 0 {
-		return api.Sent{}, query.BadRequest("invalid_amount", "amount must be a positive number of base units")
+	if req.Amount == 0 || req.Amount > chain.MaxMoney {
+		return api.Sent{}, query.BadRequest("invalid_amount", "amount must be 1 to %d base units (the money supply), not %d",
+			uint64(chain.MaxMoney), req.Amount)
+	}
+	// Above the money supply per byte no transaction could pay the fee:
+	// a mistake, refused before the fee guard (which force overrides).
+	if req.FeeRate > chain.MaxMoney {
+		return api.Sent{}, query.BadRequest("invalid_fee_rate", "fee_rate is in base units per byte and must be at most %d, not %d",
+			uint64(chain.MaxMoney), req.FeeRate)
 	}
 	n.sendMu.Lock()
 	defer n.sendMu.Unlock()
@@ -104,16 +118,78 @@ func (a actions) Generate(ctx context.Context, blocks int) ([]chain.Hash, error)
 	return a.n.miner.Generate(ctx, blocks)
 }
 
-func (a actions) AddPeer(ctx context.Context, multiaddr string) (api.Peer, error) {
+// AddPeer dials the peer at the given address. libp2p keeps one
+// connection per peer and does not dial a connected peer again, so when
+// the peer is (or ends up) connected through some other address, the given
+// address is dialled here to see that it answers: an unreachable address
+// is a 502 whatever else is connected.
+func (a actions) AddPeer(ctx context.Context, multiaddr string) (api.PeerAdded, error) {
 	if a.n.p2p == nil {
-		return api.Peer{}, &query.StatusError{Status: http.StatusConflict, Code: "p2p_disabled",
+		return api.PeerAdded{}, &query.StatusError{Status: http.StatusConflict, Code: "p2p_disabled",
 			Message: "this node runs without a network (no --p2p-listen)"}
 	}
-	p, err := a.n.p2p.Connect(ctx, multiaddr)
+	infos, err := p2p.ParseBootstrap([]string{multiaddr})
 	if err != nil {
-		return api.Peer{}, &query.StatusError{Status: http.StatusBadGateway, Code: "connect_failed", Message: err.Error()}
+		return api.PeerAdded{}, query.BadRequest("invalid_multiaddr", "%v", err)
 	}
-	return query.PeerView(p), nil
+	ai := infos[0]
+	var given []string
+	for _, m := range ai.Addrs {
+		given = append(given, m.String())
+	}
+	wasConnected := false
+	for _, p := range a.n.p2p.Peers() {
+		wasConnected = wasConnected || p.ID == ai.ID.String()
+	}
+	info, err := a.n.p2p.Connect(ctx, multiaddr)
+	if err != nil {
+		return api.PeerAdded{}, &query.StatusError{Status: http.StatusBadGateway, Code: "connect_failed", Message: err.Error()}
+	}
+	out := api.PeerAdded{Peer: query.PeerView(info)}
+	through := strings.Join(info.Addrs, ", ")
+	if slices.ContainsFunc(info.Addrs, func(s string) bool { return slices.Contains(given, s) }) {
+		out.Result, out.Message = api.PeerConnected, "connected to "+info.ID+" through "+through
+		if wasConnected {
+			out.Result, out.Message = api.PeerAlreadyConnected, "already connected to "+info.ID+" through "+through
+		}
+		return out, nil
+	}
+	checked, err := dialAny(ctx, ai.Addrs)
+	if err != nil {
+		return api.PeerAdded{}, &query.StatusError{Status: http.StatusBadGateway, Code: "connect_failed",
+			Message: fmt.Sprintf("cannot reach %s: %v (the node is connected to %s through %s, and keeps that connection)",
+				strings.Join(given, ", "), err, info.ID, through)}
+	}
+	out.Result = api.PeerAlreadyConnected
+	out.Message = fmt.Sprintf("already connected to %s through %s; %s accepts connections too, and the node keeps the connection it has",
+		info.ID, through, checked)
+	if checked == "" {
+		out.Message = fmt.Sprintf("already connected to %s through %s; the given address is not TCP and was not checked", info.ID, through)
+	}
+	return out, nil
+}
+
+// dialAny opens (and closes) a TCP connection to the first of addrs that
+// answers, within 10 s, and returns it; "" when none is a TCP address.
+func dialAny(ctx context.Context, addrs []ma.Multiaddr) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var d net.Dialer
+	var lastErr error
+	for _, m := range addrs {
+		network, hostport, err := manet.DialArgs(m)
+		if err != nil || !strings.HasPrefix(network, "tcp") {
+			continue
+		}
+		c, err := d.DialContext(ctx, network, hostport)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		c.Close()
+		return m.String(), nil
+	}
+	return "", lastErr
 }
 
 func (a actions) ValidateChain(ctx context.Context, progress func(done, total int32)) (chain.ValidationReport, error) {

@@ -22,6 +22,11 @@ type Config struct {
 	// APIAddr is where the HTTP API listens (default 127.0.0.1:8080;
 	// port 0 picks a free port).
 	APIAddr string
+	// APIHosts are host names, besides IP addresses, localhost and
+	// APIAddr's host, that the API and explorer answer to in the Host
+	// header (a reverse proxy's public name, a Docker service name); any
+	// other name is refused, which closes DNS rebinding. "*" allows any.
+	APIHosts []string
 	// Mine starts the miner at once.
 	Mine bool
 	// MinerAddress receives block rewards (default: the first address of

@@ -303,7 +303,8 @@ func writeToken(path string) (string, error) {
 }
 
 // newHandler wires what the node serves over HTTP: the JSON API under
-// /api/, the Prometheus metrics at /metrics and the block explorer at /.
+// /api/, the Prometheus metrics at /metrics and the block explorer at /,
+// all behind the Host check (apiserver.HostFilter, against DNS rebinding).
 func (n *Node) newHandler() http.Handler {
 	qc := query.Config{Params: n.params, Chain: n.chain, Pool: n.mempool, Miner: n.miner,
 		Version: n.cfg.Version, Started: n.started}
@@ -317,7 +318,7 @@ func (n *Node) newHandler() http.Handler {
 	n.registerGauges()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
 	explorer.New(n.views, n.log.With("component", "explorer")).Register(mux)
-	return mux
+	return apiserver.HostFilter(mux, n.cfg.APIAddr, n.cfg.APIHosts)
 }
 
 // Views returns the node's read model: what its API and explorer show.

@@ -40,10 +40,14 @@ type Status struct {
 	Mempool       MempoolInfo `json:"mempool"`
 	Orphans       int         `json:"orphans"`
 	Peers         int         `json:"peers"`
-	PeerID        string      `json:"peer_id,omitempty"`
-	Multiaddrs    []string    `json:"multiaddrs,omitempty"`
-	Sync          SyncInfo    `json:"sync"`
-	UptimeSeconds int64       `json:"uptime_seconds"`
+	// PeerID is the node's libp2p identity and Multiaddrs the addresses
+	// it listens on, each ending in /p2p/<PeerID>: what another node's
+	// --bootstrap or POST /api/v1/peers takes. Both are absent on a node
+	// without a network (--no-p2p).
+	PeerID        string   `json:"peer_id,omitempty"`
+	Multiaddrs    []string `json:"multiaddrs,omitempty"`
+	Sync          SyncInfo `json:"sync"`
+	UptimeSeconds int64    `json:"uptime_seconds"`
 }
 
 // SyncInfo says whether the node is catching up with its peers.
@@ -209,12 +213,16 @@ type Mempool struct {
 
 // MempoolTx is a pool transaction; Hex lets a client rebuild it.
 type MempoolTx struct {
-	TxID    string  `json:"txid"`
-	Size    int     `json:"size"`
+	TxID string `json:"txid"`
+	// Size is the encoded size in bytes.
+	Size int `json:"size"`
+	// Fee is inputs minus outputs, in base units; FeeRate is Fee/Size,
+	// the order miners take transactions in.
 	Fee     uint64  `json:"fee"`
 	FeeRate float64 `json:"fee_rate"`
-	Time    int64   `json:"time"`
-	Hex     string  `json:"hex"`
+	// Time is when this node accepted it (Unix seconds).
+	Time int64  `json:"time"`
+	Hex  string `json:"hex"`
 }
 
 // SubmitTx is the body of POST /api/v1/tx.
@@ -229,8 +237,10 @@ type TxID struct {
 
 // Send is the body of POST /api/v1/wallet/send.
 type Send struct {
-	To      string `json:"to"`
-	Amount  uint64 `json:"amount"`
+	To string `json:"to"`
+	// Amount is in base units, at most the money supply.
+	Amount uint64 `json:"amount"`
+	// FeeRate is in base units per byte (0 or absent: 1).
 	FeeRate uint64 `json:"fee_rate"`
 	// Force pays a fee rate above the node's maximum (--max-fee-rate).
 	Force bool `json:"force,omitempty"`
@@ -341,4 +351,25 @@ type Peers struct {
 // AddPeer is the body of POST /api/v1/peers.
 type AddPeer struct {
 	Multiaddr string `json:"multiaddr"`
+}
+
+// What POST /api/v1/peers did (PeerAdded.Result).
+const (
+	// PeerConnected: the node dialled the given address and is now
+	// connected to the peer.
+	PeerConnected = "connected"
+	// PeerAlreadyConnected: the node was connected to the peer already,
+	// through another address; the given address was dialled and answers,
+	// and the node keeps the connection it had.
+	PeerAlreadyConnected = "already_connected"
+)
+
+// PeerAdded is the answer to POST /api/v1/peers: the peer as GET
+// /api/v1/peers shows it, and what the call did.
+type PeerAdded struct {
+	Peer
+	// Result is PeerConnected or PeerAlreadyConnected.
+	Result string `json:"result"`
+	// Message says the same for people, with the addresses involved.
+	Message string `json:"message"`
 }

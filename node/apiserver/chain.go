@@ -146,6 +146,6 @@ func (s *Server) handleAddPeer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("peer added through the API", "peer", p.ID)
+	s.log.Info("peer added through the API", "peer", p.ID, "result", p.Result, "multiaddr", req.Multiaddr)
 	return ok(w, p)
 }

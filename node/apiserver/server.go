@@ -10,8 +10,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -41,8 +40,10 @@ type Node interface {
 	StartMining()
 	StopMining()
 	Generate(ctx context.Context, blocks int) ([]chain.Hash, error)
-	// AddPeer connects to a peer by its full multiaddr.
-	AddPeer(ctx context.Context, multiaddr string) (api.Peer, error)
+	// AddPeer dials a peer at its full multiaddr and says what happened;
+	// an address that cannot be reached is an error even when the peer is
+	// connected through another.
+	AddPeer(ctx context.Context, multiaddr string) (api.PeerAdded, error)
 	// ValidateChain re-validates the stored main chain from genesis.
 	ValidateChain(ctx context.Context, progress func(done, total int32)) (chain.ValidationReport, error)
 	// RequestShutdown asks the node to stop; it returns at once.
@@ -68,6 +69,7 @@ type Server struct {
 	v   *query.Reader
 	n   Node
 	log *slog.Logger
+	cop *http.CrossOriginProtection // refuses cross-origin writes from browsers
 }
 
 // New returns the API server.
@@ -75,7 +77,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, v: cfg.Views, n: cfg.Node, log: cfg.Logger}
+	return &Server{cfg: cfg, v: cfg.Views, n: cfg.Node, log: cfg.Logger, cop: http.NewCrossOriginProtection()}
 }
 
 // Limits of the HTTP server.
@@ -114,7 +116,15 @@ func (s *Server) Register(mux *http.ServeMux) {
 	token("POST /api/v1/mining/generate", s.handleGenerate)
 	token("POST /api/v1/chain/validate", s.handleValidate)
 	token("POST /api/v1/admin/shutdown", s.handleShutdown)
+	// Every other request under /api/: a known path asked with another
+	// method is a 405 with Allow, anything else a JSON 404 (not the
+	// explorer's page).
 	mux.Handle("/api/", s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowedMethods(mux, r, "/api/"); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &query.StatusError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: fmt.Sprintf("%s takes %s, not %s", r.URL.Path, strings.Join(allow, " or "), r.Method)}
+		}
 		return query.NotFound("no endpoint %s %s", r.Method, r.URL.Path)
 	}, false, maxSmallBody))
 }
@@ -132,14 +142,27 @@ func NewHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// handler wraps an API handler: token check, a body of at most limit
-// bytes, and the one error-to-JSON translation.
+// handler wraps an API handler: the guard against browsers writing for
+// another site, the token check, a body of at most limit bytes, and the
+// one error-to-JSON translation.
 func (s *Server) handler(h func(w http.ResponseWriter, r *http.Request) error, needToken bool, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := s.checkBrowserWrite(r); e != nil {
+			status := http.StatusForbidden
+			if e.Code == "unsupported_media_type" {
+				status = http.StatusUnsupportedMediaType
+			}
+			writeJSON(w, status, api.Error{Error: *e})
+			return
+		}
 		if needToken && !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="minichain"`)
-			writeJSON(w, http.StatusUnauthorized, api.Error{Error: api.ErrorBody{Code: "unauthorized",
-				Message: "this call needs the API token: Authorization: Bearer <token from " + s.cfg.TokenFile + ">"}})
+			msg := "this call needs the API token: Authorization: Bearer <token from " + s.cfg.TokenFile + ">"
+			if r.Header.Get("Authorization") != "" {
+				msg = "the API token is wrong: the node writes a new one to " + s.cfg.TokenFile +
+					" in its data directory at every start; send the current one (Authorization: Bearer <token>)"
+			}
+			writeJSON(w, http.StatusUnauthorized, api.Error{Error: api.ErrorBody{Code: "unauthorized", Message: msg}})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -162,6 +185,7 @@ func (s *Server) authorized(r *http.Request) bool {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -171,33 +195,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func ok(w http.ResponseWriter, v any) error {
 	writeJSON(w, http.StatusOK, v)
-	return nil
-}
-
-// readJSON decodes a request body into v, strictly: unknown fields, trailing
-// data and an oversized body are errors.
-func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return query.ErrBodyTooLarge
-		}
-		if errors.Is(err, io.EOF) {
-			return query.BadRequest("malformed_json", "the request body is empty; a JSON object is expected")
-		}
-		return query.BadRequest("malformed_json", "malformed JSON body: %v", err)
-	}
-	if dec.More() {
-		return query.BadRequest("malformed_json", "unexpected data after the JSON object")
-	}
-	if _, err := io.Copy(io.Discard, r.Body); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return query.ErrBodyTooLarge
-		}
-	}
 	return nil
 }
 

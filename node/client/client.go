@@ -341,8 +341,8 @@ func (c *Client) Peers(ctx context.Context) (api.Peers, error) {
 	return v, c.do(ctx, "GET", "/api/v1/peers", nil, &v)
 }
 
-// AddPeer is POST /api/v1/peers (token).
-func (c *Client) AddPeer(ctx context.Context, multiaddr string) (api.Peer, error) {
-	var v api.Peer
+// AddPeer is POST /api/v1/peers (token): the peer and what the call did.
+func (c *Client) AddPeer(ctx context.Context, multiaddr string) (api.PeerAdded, error) {
+	var v api.PeerAdded
 	return v, c.do(ctx, "POST", "/api/v1/peers", api.AddPeer{Multiaddr: multiaddr}, &v)
 }

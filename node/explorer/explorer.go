@@ -33,6 +33,7 @@ import (
 //
 //	GET /                       home: status, charts, block tree, latest blocks and txs
 //	GET /block/{height-or-hash} a block
+//	GET /block/latest           redirects to the tip's page
 //	GET /tx/{txid}              a transaction and its Merkle proof
 //	GET /address/{address}      balance, coins, history
 //	GET /mempool, GET /peers    the pool and the peers
@@ -129,6 +130,7 @@ func (e *Explorer) Register(mux *http.ServeMux) {
 	}
 	page("GET /{$}", e.handleHome)
 	page("GET /block/{id}", e.handleBlock)
+	page("GET /block/latest", e.handleLatestBlock)
 	page("GET /tx/{txid}", e.handleTx)
 	page("GET /address/{address}", e.handleAddress)
 	page("GET /mempool", e.handleMempool)

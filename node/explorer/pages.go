@@ -197,6 +197,17 @@ type blockData struct {
 	Tree   *diagram // the tree around the block, when it has competitors
 }
 
+// handleLatestBlock sends the visitor to the tip's page (302, not cached),
+// so /block/latest always shows the newest block under its own address.
+func (e *Explorer) handleLatestBlock(w http.ResponseWriter, r *http.Request) error {
+	target := "/block/" + e.chain.BestSnapshot().Hash.String()
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+	return nil
+}
+
 func (e *Explorer) handleBlock(w http.ResponseWriter, r *http.Request) error {
 	b, err := e.v.BlockByID(r.PathValue("id"))
 	if err != nil {

@@ -64,6 +64,10 @@ func Classify(err error) (status int, code string, message string) {
 		return http.StatusUnprocessableEntity, "insufficient_funds", err.Error()
 	case errors.Is(err, wallet.ErrDustAmount):
 		return http.StatusUnprocessableEntity, "dust_amount", err.Error()
+	case errors.Is(err, wallet.ErrAmountRange):
+		return http.StatusBadRequest, "invalid_amount", err.Error()
+	case errors.Is(err, wallet.ErrFeeTooHigh):
+		return http.StatusUnprocessableEntity, "fee_rate_too_high", err.Error()
 	case errors.Is(err, wallet.ErrWrongNetwork):
 		return http.StatusBadRequest, "wrong_network", err.Error()
 	case errors.Is(err, wallet.ErrAddressFormat):
