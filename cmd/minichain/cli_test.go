@@ -161,6 +161,8 @@ func TestCLIUserStory(t *testing.T) {
 	addr := freePort(t)
 	nodeURL := "http://" + addr
 	common := []string{"--network", "regtest", "--node", nodeURL, "--datadir", datadir}
+	offline := []string{"--network", "regtest"} // wallet commands that talk to no node
+	read := []string{"--node", nodeURL}         // read commands: the network is the node's
 	rn := startNodeProcess(t, datadir, addr)
 	// The node's new wallet: its phrase is in a file only the user can
 	// read, and nowhere in the log, which names the file.
@@ -178,18 +180,18 @@ func TestCLIUserStory(t *testing.T) {
 	// Two local wallets: alice gets the regtest faucet key, bob is empty.
 	aliceW, bobW := filepath.Join(dir, "alice.json"), filepath.Join(dir, "bob.json")
 	pass := []string{"MINICHAIN_WALLET_PASSPHRASE=s3cret"}
-	out := cli(t, pass, append([]string{"wallet", "create", "--wallet", aliceW}, common...)...)
+	out := cli(t, pass, append([]string{"wallet", "create", "--wallet", aliceW}, offline...)...)
 	if !strings.Contains(out, "backup phrase") {
 		t.Fatalf("create did not show the mnemonic: %s", out)
 	}
-	cli(t, nil, append([]string{"wallet", "create", "--wallet", bobW, "--no-passphrase"}, common...)...)
+	cli(t, nil, append([]string{"wallet", "create", "--wallet", bobW, "--no-passphrase"}, offline...)...)
 	faucetWIF := wallet.EncodeWIF(chaintest.RegtestFaucet.Priv, chain.RegtestParams)
-	cli(t, pass, append([]string{"wallet", "import", faucetWIF, "--wallet", aliceW}, common...)...)
-	if _, errOut, err := cliRun([]string{"MINICHAIN_WALLET_PASSPHRASE=wrong"}, append([]string{"wallet", "export", "--mnemonic", "--wallet", aliceW}, common...)...); err == nil || !strings.Contains(errOut, "wrong passphrase") {
+	cli(t, pass, append([]string{"wallet", "import", faucetWIF, "--wallet", aliceW}, offline...)...)
+	if _, errOut, err := cliRun([]string{"MINICHAIN_WALLET_PASSPHRASE=wrong"}, append([]string{"wallet", "export", "--mnemonic", "--wallet", aliceW}, offline...)...); err == nil || !strings.Contains(errOut, "wrong passphrase") {
 		t.Fatalf("a wrong passphrase must be refused clearly: %v %s", err, errOut)
 	}
 	var bobAddr map[string]string
-	jsonOut(t, cli(t, nil, append([]string{"wallet", "address", "--wallet", bobW, "--json"}, common...)...), &bobAddr)
+	jsonOut(t, cli(t, nil, append([]string{"wallet", "address", "--wallet", bobW, "--json"}, offline...)...), &bobAddr)
 
 	cli(t, nil, append([]string{"mine", "3"}, common...)...)
 	var sent map[string]any
@@ -209,13 +211,13 @@ func TestCLIUserStory(t *testing.T) {
 		t.Fatalf("alice's balance: %+v", aliceBal)
 	}
 
-	proof := cli(t, nil, append([]string{"proof", txid}, common...)...)
+	proof := cli(t, nil, append([]string{"proof", txid}, read...)...)
 	for _, want := range []string{"hashes to the block hash", "meets the header's own target", "Merkle branch", "verified: the transaction is in block 4"} {
 		if !strings.Contains(proof, want) {
 			t.Fatalf("proof output lacks %q:\n%s", want, proof)
 		}
 	}
-	txOut := cli(t, nil, append([]string{"tx", txid}, common...)...)
+	txOut := cli(t, nil, append([]string{"tx", txid}, read...)...)
 	if !strings.Contains(txOut, "OP_DUP OP_HASH160") || !strings.Contains(txOut, "1.50000000") {
 		t.Fatalf("tx output:\n%s", txOut)
 	}
@@ -224,12 +226,12 @@ func TestCLIUserStory(t *testing.T) {
 		t.Fatalf("validate: %s", valid)
 	}
 	var st1 map[string]any
-	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, common...)...), &st1)
+	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, read...)...), &st1)
 
 	rn.stop(t)
 	startNodeProcess(t, datadir, addr)
 	var st2 map[string]any
-	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, common...)...), &st2)
+	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, read...)...), &st2)
 	if st1["tip"] != st2["tip"] || st1["height"] != st2["height"] {
 		t.Fatalf("after restart tip %v/%v, before %v/%v", st2["height"], st2["tip"], st1["height"], st1["tip"])
 	}
@@ -255,7 +257,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"node", "--log-format", "xml", "--network", "regtest"}, 2, "want text or json"},
 		{[]string{"status", "--node", "http://127.0.0.1:1"}, 1, "connect"},
 		{[]string{"proof", "nothex"}, 2, "not a txid"},
-		{[]string{"wallet", "balance", "--wallet", "/nonexistent/w.json", "--network", "regtest"}, 1, "no wallet at"},
+		{[]string{"wallet", "address", "--wallet", "/nonexistent/w.json", "--network", "regtest"}, 1, "no regtest wallet at /nonexistent/w.json"},
 		{[]string{"sim", "--nodes", "-3"}, 2, "--nodes -3"},
 		{[]string{"sim", "--partition", "3h-2h"}, 2, "heal must come after start"},
 		{[]string{"sim", "--bandwidth", "fast"}, 2, "want bits per second"},
@@ -312,11 +314,13 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	datadir := filepath.Join(dir, "node")
 	addr := freePort(t)
 	common := []string{"--network", "regtest", "--node", "http://" + addr, "--datadir", datadir}
+	offline := []string{"--network", "regtest"}
+	read := []string{"--node", "http://" + addr}
 	rn := startNodeProcess(t, datadir, addr)
 	hashes := strings.Fields(cli(t, nil, append([]string{"mine", "3"}, common...)...))
 	w := filepath.Join(dir, "w.json")
-	cli(t, nil, append([]string{"wallet", "create", "--wallet", w, "--no-passphrase"}, common...)...)
-	cli(t, nil, append([]string{"wallet", "import", wallet.EncodeWIF(chaintest.RegtestFaucet.Priv, chain.RegtestParams), "--wallet", w}, common...)...)
+	cli(t, nil, append([]string{"wallet", "create", "--wallet", w, "--no-passphrase"}, offline...)...)
+	cli(t, nil, append([]string{"wallet", "import", wallet.EncodeWIF(chaintest.RegtestFaucet.Priv, chain.RegtestParams), "--wallet", w}, offline...)...)
 	var sent map[string]any
 	jsonOut(t, cli(t, nil, append([]string{"send", "--to", wallet.NewAddress([20]byte{5}, chain.RegtestParams).String(),
 		"--amount", "3", "--wallet", w, "--json"}, common...)...), &sent)
@@ -325,12 +329,12 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 
 	startNodeProcess(t, datadir, addr)
 	var st map[string]any
-	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, common...)...), &st)
+	jsonOut(t, cli(t, nil, append([]string{"status", "--json"}, read...)...), &st)
 	if st["tip"] != hashes[len(hashes)-1] {
 		t.Fatalf("after kill -9 the tip is %v, want %s", st["tip"], hashes[len(hashes)-1])
 	}
 	var tx map[string]any
-	jsonOut(t, cli(t, nil, append([]string{"tx", sent["txid"].(string), "--json"}, common...)...), &tx)
+	jsonOut(t, cli(t, nil, append([]string{"tx", sent["txid"].(string), "--json"}, read...)...), &tx)
 	if tx["in_mempool"] != true {
 		t.Fatalf("the acknowledged payment is gone: %v", tx)
 	}

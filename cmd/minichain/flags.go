@@ -13,44 +13,63 @@ import (
 	"time"
 
 	"golang.org/x/term"
-
-	"github.com/minichain/minichain/chain"
-	"github.com/minichain/minichain/node"
-	"github.com/minichain/minichain/node/client"
 )
 
-// newFlagSet makes a flag set that reports errors instead of exiting.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet makes a flag set that reports errors instead of exiting and
+// prints nothing itself: parse turns -h into a helpRequest, which run
+// prints to stdout (help.go), and a bad flag into one line on stderr.
+func newFlagSet(name string, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("minichain "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
+
+// givenFlags says which flags were given and where: flag name ->
+// "--name" (the command line) or "MINICHAIN_NAME" (the environment).
+type givenFlags map[string]string
+
+// onCommandLine reports whether a flag was given on the command line.
+func (g givenFlags) onCommandLine(name string) bool { return strings.HasPrefix(g[name], "--") }
 
 // parse parses args, then fills every flag not given on the command line
 // from its MINICHAIN_<NAME> environment variable (dashes become
 // underscores), as containers configure the node.
 func parse(fs *flag.FlagSet, args []string) error {
+	_, err := parseGiven(fs, args)
+	return err
+}
+
+// parseGiven is parse, also saying where each flag came from.
+func parseGiven(fs *flag.FlagSet, args []string) (givenFlags, error) {
 	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return nil, helpRequest{fs}
 		}
-		return usageError{err.Error()}
+		return nil, usagef("%v (see '%s -h')", err, fs.Name())
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	given := givenFlags{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = "--" + f.Name })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+		if given[f.Name] != "" || err != nil {
 			return
 		}
-		env := "MINICHAIN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		env := envName(f.Name)
 		if v, ok := os.LookupEnv(env); ok {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = usagef("%s=%q: %v", env, v, e)
 			}
+			given[f.Name] = env
 		}
 	})
-	return err
+	return given, err
+}
+
+// envName is the environment variable of a flag: MINICHAIN_API_ADDR for
+// api-addr.
+func envName(flagName string) string {
+	return "MINICHAIN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 // interspersed moves positional arguments after the flags, so
@@ -109,114 +128,7 @@ func (s *stringList) Set(v string) error {
 	return nil
 }
 
-// clientFlags are the flags of commands that talk to a node.
-type clientFlags struct {
-	network   string
-	nodeURL   string
-	datadir   string
-	tokenFile string
-	json      bool
-}
-
-func (c *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.network, "network", "devnet", "network: devnet or regtest")
-	fs.StringVar(&c.nodeURL, "node", "http://"+node.DefaultAPIAddr, "URL of the node's API")
-	fs.StringVar(&c.datadir, "datadir", "", "the node's data directory, to read its API token (default ~/.minichain/<network>)")
-	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the node's API token (default <datadir>/api.token)")
-	fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
-}
-
-func (c *clientFlags) params() (*chain.Params, error) {
-	p, err := chain.NetworkParams(c.network)
-	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	return p, nil
-}
-
-// client returns an API client; with needToken it reads the token from
-// MINICHAIN_API_TOKEN, --token-file or the data directory.
-func (c *clientFlags) client(needToken bool) (*client.Client, *chain.Params, error) {
-	p, err := c.params()
-	if err != nil {
-		return nil, nil, err
-	}
-	token := strings.TrimSpace(os.Getenv("MINICHAIN_API_TOKEN"))
-	if needToken {
-		token, err = readAPIToken(c.tokenFile, c.datadir, func() (string, error) { return node.DefaultDataDir(p.Name), nil })
-		if err != nil {
-			return nil, nil, fmt.Errorf("this command needs the node's API token: %w (use --token-file, --datadir or MINICHAIN_API_TOKEN)", err)
-		}
-	}
-	return client.New(c.nodeURL, token, p), p, nil
-}
-
-// readAPIToken finds a node's API token: MINICHAIN_API_TOKEN, else the
-// token file, else the one in the data directory, which defaultDir gives
-// when none was named.
-func readAPIToken(tokenFile, datadir string, defaultDir func() (string, error)) (string, error) {
-	if t := strings.TrimSpace(os.Getenv("MINICHAIN_API_TOKEN")); t != "" {
-		return t, nil
-	}
-	path := expandHome(tokenFile)
-	if path == "" {
-		dir := expandHome(datadir)
-		if dir == "" {
-			var err error
-			if dir, err = defaultDir(); err != nil {
-				return "", err
-			}
-		}
-		path = node.TokenPath(dir)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-// clientCmd is a parsed command that talks to a node: its flags and a
-// client of the node.
-type clientCmd struct {
-	clientFlags
-	fs *flag.FlagSet
-	c  *client.Client
-	p  *chain.Params
-}
-
-// parseClientCmd parses a command that talks to a node: the common client
-// flags, then check (if set) on the positional arguments, then the client,
-// with the API token when needToken.
-func parseClientCmd(name string, args []string, stderr io.Writer, needToken bool, check func(fs *flag.FlagSet) error) (*clientCmd, error) {
-	cmd := &clientCmd{fs: newFlagSet(name, stderr)}
-	cmd.register(cmd.fs)
-	if err := parse(cmd.fs, args); err != nil {
-		return nil, err
-	}
-	if check != nil {
-		if err := check(cmd.fs); err != nil {
-			return nil, err
-		}
-	}
-	var err error
-	if cmd.c, cmd.p, err = cmd.client(needToken); err != nil {
-		return nil, err
-	}
-	return cmd, nil
-}
-
-// oneArg checks that a command got exactly one positional argument.
-func oneArg(usage string) func(fs *flag.FlagSet) error {
-	return func(fs *flag.FlagSet) error {
-		if fs.NArg() != 1 {
-			return usagef("%s", usage)
-		}
-		return nil
-	}
-}
-
-// ctx returns a context cancelled by Ctrl-C and after a generous timeout.
+// cliContext returns a context cancelled by Ctrl-C and after a generous timeout.
 func cliContext() (context.Context, context.CancelFunc) {
 	ctx, cancel := signalContext(context.Background())
 	ctx2, cancel2 := context.WithTimeout(ctx, 30*time.Minute)

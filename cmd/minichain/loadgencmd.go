@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/minichain/minichain/loadgen"
@@ -16,7 +17,7 @@ import (
 func runLoadgen(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("loadgen", stderr)
 	nodes := &stringList{values: []string{"http://" + node.DefaultAPIAddr}}
-	fs.Var(nodes, "node", "URL of a node's API (repeatable; the first funds the wallets)")
+	fs.Var(nodes, "node", "URL of a node's API (repeatable; the first funds the wallets; default http:// and MINICHAIN_API_ADDR if set)")
 	tokenFile := fs.String("token-file", "", "file holding the first node's API token (default: MINICHAIN_API_TOKEN, else <datadir>/api.token)")
 	datadir := fs.String("datadir", "", "the first node's data directory, to read its API token (default ~/.minichain/<network>)")
 	wallets := fs.Int("wallets", 10, "number of wallets sending to each other")
@@ -32,16 +33,19 @@ func runLoadgen(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed for payers, payees and amounts (0: random)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: minichain loadgen --node URL [--node URL ...] [flags]")
-		fmt.Fprintln(stderr, "\nCreates wallets, funds them from the first node's wallet and sends random")
-		fmt.Fprintln(stderr, "transfers between them through the given nodes; reports throughput and")
-		fmt.Fprintln(stderr, "confirmation latency. It talks to no other host and stops by itself.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
-	if err := parse(fs, args); err != nil {
+	given, err := parseGiven(fs, args)
+	if err != nil {
 		return err
+	}
+	// Without --node, the node the node's own setting names.
+	if given["node"] == "" {
+		if addr, ok := os.LookupEnv("MINICHAIN_API_ADDR"); ok {
+			u, err := apiURL(addr)
+			if err != nil {
+				return usagef("MINICHAIN_API_ADDR=%s is not host:port", addr)
+			}
+			nodes.values = []string{u}
+		}
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

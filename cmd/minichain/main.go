@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/minichain/minichain/node"
 )
 
 // version is the release this binary reports.
@@ -61,7 +63,10 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'minichain <command> -h' (or 'minichain help <command>') for a command's flags and an example.")
 	fmt.Fprintln(w, "Every flag of a command can also be given as MINICHAIN_<FLAG> (e.g. MINICHAIN_DATADIR).")
+	fmt.Fprintln(w, "Commands that talk to a node find it as the node was started: --api-addr or MINICHAIN_API_ADDR")
+	fmt.Fprintln(w, "(default "+node.DefaultAPIAddr+"), or --node URL; they follow the node's network.")
 }
 
 func main() {
@@ -71,15 +76,22 @@ func main() {
 // run executes a command line and returns the exit code: 0 success, 1 a
 // failure, 2 a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		if len(args) > 1 && args[0] == "help" { // help COMMAND [SUBCOMMAND]
+			return run(append(args[1:], "-h"), stdout, stderr)
+		}
 		usage(stdout)
 		return 0
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
 			err := c.run(args[1:], stdout, stderr)
+			var help helpRequest
 			switch {
 			case err == nil:
+				return 0
+			case errors.As(err, &help):
+				printHelp(stdout, help.fs)
 				return 0
 			case errors.Is(err, flag.ErrHelp):
 				return 0

@@ -51,7 +51,10 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("node", stderr)
 	network := fs.String("network", "devnet", "network: devnet or regtest")
 	datadir := fs.String("datadir", "", "data directory (default ~/.minichain/<network>)")
-	apiAddr := fs.String("api-addr", node.DefaultAPIAddr, "address of the HTTP API and explorer")
+	apiAddr := fs.String("api-addr", node.DefaultAPIAddr, "address of the HTTP API and explorer (0.0.0.0:PORT listens on every interface)")
+	var apiHosts stringList
+	fs.Var(&apiHosts, "api-host", "a host name the API and explorer answer to, besides IP addresses, localhost and the --api-addr host:\n"+
+		"a reverse proxy's public name or a Docker service name (repeatable; * allows any; other names are refused against DNS rebinding)")
 	mine := fs.Bool("mine", false, "mine from the start")
 	minerAddr := fs.String("miner-address", "", "address that receives block rewards (default: the node wallet's first address)")
 	threads := fs.Int("miner-threads", 0, "hashing threads (default: all cores)")
@@ -92,7 +95,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := node.Config{Params: p, DataDir: dir, APIAddr: *apiAddr, Mine: *mine,
+	cfg := node.Config{Params: p, DataDir: dir, APIAddr: *apiAddr, APIHosts: apiHosts.values, Mine: *mine,
 		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
 		Logger: log, MaxFeeRate: *maxFeeRate, P2PListen: listen.values, Bootstrap: bootstrap.values,
 		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers}

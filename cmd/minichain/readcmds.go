@@ -15,17 +15,12 @@ import (
 )
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
-	cmd, err := parseClientCmd("status", args, stderr, false, nil)
+	cmd, err := parseClientCmd("status", args, stderr, withJSON, nil, nil)
 	if err != nil {
 		return err
 	}
-	c, cf := cmd.c, cmd.clientFlags
-	ctx, cancel := cliContext()
-	defer cancel()
-	s, err := c.Status(ctx)
-	if err != nil {
-		return err
-	}
+	defer cmd.cancel()
+	s, cf := cmd.status, cmd.clientFlags
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "network     %s (minichain %s)\n", s.Network, s.Version)
 	fmt.Fprintf(&sb, "height      %d\n", s.Height)
@@ -51,16 +46,16 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 }
 
 func runBlock(args []string, stdout, stderr io.Writer) error {
-	cmd, err := parseClientCmd("block", args, stderr, false, oneArg("block takes one height, hash or 'latest'"))
+	cmd, err := parseClientCmd("block", args, stderr, withJSON, nil, oneArg("block takes one height, hash or 'latest'"))
 	if err != nil {
 		return err
 	}
 	c, cf, fs := cmd.c, cmd.clientFlags, cmd.fs
-	ctx, cancel := cliContext()
-	defer cancel()
+	defer cmd.cancel()
+	ctx := cmd.ctx
 	b, err := c.Block(ctx, fs.Arg(0))
 	if err != nil {
-		return err
+		return cmd.explain(err)
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "block %d  %s\n", b.Height, b.Hash)
@@ -79,16 +74,16 @@ func runBlock(args []string, stdout, stderr io.Writer) error {
 }
 
 func runTx(args []string, stdout, stderr io.Writer) error {
-	cmd, err := parseClientCmd("tx", args, stderr, false, oneArg("tx takes one txid"))
+	cmd, err := parseClientCmd("tx", args, stderr, withJSON, nil, oneArg("tx takes one txid"))
 	if err != nil {
 		return err
 	}
 	c, cf, fs := cmd.c, cmd.clientFlags, cmd.fs
-	ctx, cancel := cliContext()
-	defer cancel()
+	defer cmd.cancel()
+	ctx := cmd.ctx
 	tx, err := c.Tx(ctx, fs.Arg(0))
 	if err != nil {
-		return err
+		return cmd.explain(err)
 	}
 	return emit(stdout, cf.json, tx, txText(tx))
 }
@@ -123,16 +118,16 @@ func txText(tx api.Tx) string {
 }
 
 func runMempool(args []string, stdout, stderr io.Writer) error {
-	cmd, err := parseClientCmd("mempool", args, stderr, false, nil)
+	cmd, err := parseClientCmd("mempool", args, stderr, withJSON, nil, nil)
 	if err != nil {
 		return err
 	}
 	c, cf := cmd.c, cmd.clientFlags
-	ctx, cancel := cliContext()
-	defer cancel()
+	defer cmd.cancel()
+	ctx := cmd.ctx
 	m, err := c.Mempool(ctx)
 	if err != nil {
-		return err
+		return cmd.explain(err)
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%d transactions, %d bytes\n", m.Count, m.Bytes)
@@ -143,16 +138,16 @@ func runMempool(args []string, stdout, stderr io.Writer) error {
 }
 
 func runPeers(args []string, stdout, stderr io.Writer) error {
-	cmd, err := parseClientCmd("peers", args, stderr, false, nil)
+	cmd, err := parseClientCmd("peers", args, stderr, withJSON, nil, nil)
 	if err != nil {
 		return err
 	}
 	c, cf := cmd.c, cmd.clientFlags
-	ctx, cancel := cliContext()
-	defer cancel()
+	defer cmd.cancel()
+	ctx := cmd.ctx
 	ps, err := c.Peers(ctx)
 	if err != nil {
-		return err
+		return cmd.explain(err)
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%d peers\n", ps.Count)
@@ -171,7 +166,7 @@ func runPeers(args []string, stdout, stderr io.Writer) error {
 // Merkle root.
 func runProof(args []string, stdout, stderr io.Writer) error {
 	var txid chain.Hash
-	cmd, err := parseClientCmd("proof", args, stderr, false, func(fs *flag.FlagSet) error {
+	cmd, err := parseClientCmd("proof", args, stderr, withJSON, nil, func(fs *flag.FlagSet) error {
 		if fs.NArg() != 1 {
 			return usagef("proof takes one txid")
 		}
@@ -185,11 +180,11 @@ func runProof(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	c, cf, p := cmd.c, cmd.clientFlags, cmd.p
-	ctx, cancel := cliContext()
-	defer cancel()
+	defer cmd.cancel()
+	ctx := cmd.ctx
 	pr, err := c.Proof(ctx, txid.String())
 	if err != nil {
-		return err
+		return cmd.explain(err)
 	}
 	res, err := verifyProof(txid, pr, p)
 	if err != nil {
@@ -255,13 +250,13 @@ func verifyProof(txid chain.Hash, pr api.Proof, p *chain.Params) (proofResult, e
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) error {
-	cmd, err := parseClientCmd("validate", args, stderr, true, nil)
+	cmd, err := parseClientCmd("validate", args, stderr, withJSON|withToken, nil, nil)
 	if err != nil {
 		return err
 	}
 	c, cf := cmd.c, cmd.clientFlags
-	ctx, cancel := cliContext()
-	defer cancel()
+	defer cmd.cancel()
+	ctx := cmd.ctx
 	last := -1
 	v, err := c.Validate(ctx, func(done, total int32) {
 		if cf.json || total == 0 {
@@ -277,7 +272,7 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
-		return err
+		return cmd.explain(err)
 	}
 	text := fmt.Sprintf("chain valid: %d blocks up to height %d, %d unspent outputs match the stored set (%.1f s)\n",
 		v.Blocks, v.Height, v.Utxos, v.Seconds)
@@ -295,7 +290,7 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 
 func runMine(args []string, stdout, stderr io.Writer) error {
 	n := 1
-	cmd, err := parseClientCmd("mine", args, stderr, true, func(fs *flag.FlagSet) error {
+	cmd, err := parseClientCmd("mine", args, stderr, withJSON|withToken, nil, func(fs *flag.FlagSet) error {
 		switch fs.NArg() {
 		case 0:
 		case 1:
@@ -313,11 +308,11 @@ func runMine(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	c, cf := cmd.c, cmd.clientFlags
-	ctx, cancel := cliContext()
-	defer cancel()
+	defer cmd.cancel()
+	ctx := cmd.ctx
 	hashes, err := c.Generate(ctx, n)
 	if err != nil {
-		return err
+		return cmd.explain(err)
 	}
 	return emit(stdout, cf.json, map[string]any{"blocks": hashes}, strings.Join(hashes, "\n")+"\n")
 }

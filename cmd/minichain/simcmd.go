@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,8 +44,22 @@ func (f floatFlag) String() string {
 	if f.v == nil {
 		return ""
 	}
-	return fmt.Sprint(*f.v)
+	return siUnits(*f.v)
 }
+
+// siUnits writes a rate as its flag takes it: 20M, 800k, 1500.
+func siUnits(v float64) string {
+	for _, u := range []struct {
+		mult   float64
+		suffix string
+	}{{1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if v >= u.mult && math.Mod(v, u.mult) == 0 {
+			return strconv.FormatFloat(v/u.mult, 'f', -1, 64) + u.suffix
+		}
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
 func (f floatFlag) Set(s string) error {
 	v, err := f.parse(s)
 	if err != nil {
@@ -89,13 +105,6 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "directory to write report.json, propagation.svg and stale.svg into")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: minichain sim [flags]")
-		fmt.Fprintln(stderr, "\nSimulates a network of nodes running the real chain, mempool and block")
-		fmt.Fprintln(stderr, "templates in virtual time, with modelled mining and links. See docs/SIMULATION.md.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/minichain/minichain/chain"
-	"github.com/minichain/minichain/node"
+	"github.com/minichain/minichain/node/client"
 	"github.com/minichain/minichain/wallet"
 )
 
@@ -27,48 +28,58 @@ type walletFlags struct {
 	passFile string
 }
 
-func (w *walletFlags) register(fs *flag.FlagSet) {
-	w.clientFlags.register(fs)
-	fs.StringVar(&w.path, "wallet", "", "keystore file (default ~/.minichain/<network>/"+defaultWalletFile+")")
-	fs.StringVar(&w.passFile, "passphrase-file", "", "file holding the wallet passphrase (or MINICHAIN_WALLET_PASSPHRASE; else asked)")
+// register adds the client flags of what, --wallet and, with pass, the
+// passphrase file.
+func (w *walletFlags) register(fs *flag.FlagSet, what int, pass bool) {
+	w.clientFlags.register(fs, what|withDatadir)
+	fs.StringVar(&w.path, "wallet", "", "keystore file (default <datadir>/"+defaultWalletFile+")")
+	if pass {
+		fs.StringVar(&w.passFile, "passphrase-file", "", "file holding the wallet passphrase (or MINICHAIN_WALLET_PASSPHRASE; else asked)")
+	}
+}
+
+// parseWallet parses a wallet command's flags, remembering where each came
+// from.
+func (w *walletFlags) parse(fs *flag.FlagSet, args []string) error {
+	var err error
+	w.given, err = parseGiven(fs, args)
+	return err
 }
 
 func (w *walletFlags) walletPath(p *chain.Params) string {
 	if w.path != "" {
 		return expandHome(w.path)
 	}
-	return filepath.Join(node.DefaultDataDir(p.Name), defaultWalletFile)
+	dir, _ := w.dataDir(p)
+	return filepath.Join(dir, defaultWalletFile)
 }
 
-// open opens the local wallet, unlocking it when unlock is set.
-func (w *walletFlags) open(unlock bool, stderr io.Writer) (*wallet.Wallet, *chain.Params, error) {
-	p, err := w.params()
-	if err != nil {
-		return nil, nil, err
-	}
+// open opens the local wallet of network p, unlocking it when unlock is
+// set.
+func (w *walletFlags) open(p *chain.Params, unlock bool, stderr io.Writer) (*wallet.Wallet, error) {
 	path := w.walletPath(p)
 	wl, err := wallet.Open(path, p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("no wallet at %s: create one with 'minichain wallet create' or give --wallet", path)
+		return nil, fmt.Errorf("no %s wallet at %s: create one with 'minichain wallet create --network %s', or give --wallet", p.Name, path, p.Name)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if unlock && wl.Locked() {
 		pass, err := passphraseFrom(w.passFile)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if pass == nil {
 			if pass, err = readSecret("Wallet passphrase: ", stderr); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 		if err := wl.Unlock(pass); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return wl, p, nil
+	return wl, nil
 }
 
 // newPassphrase gets the passphrase of a new wallet: from the environment
@@ -98,28 +109,65 @@ func (w *walletFlags) newPassphrase(noPass bool, stderr io.Writer) ([]byte, erro
 	return nil, nil
 }
 
+// walletSubcommands are the subcommands of minichain wallet, in the order
+// its help lists them.
+var walletSubcommands = []struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) error
+}{
+	{"create", "create a wallet and show its backup phrase and first address", func(a []string, o, e io.Writer) error { return walletCreate(a, o, e, false) }},
+	{"restore", "restore a wallet from its backup phrase, finding its addresses through the node", func(a []string, o, e io.Writer) error { return walletCreate(a, o, e, true) }},
+	{"address", "hand out a new receive address", walletAddress},
+	{"balance", "confirmed, immature, unconfirmed and spendable coins, from the node", walletBalance},
+	{"list", "the wallet's addresses, with their balances from the node", walletList},
+	{"export", "print the backup phrase, or one address's private key (WIF)", walletExport},
+	{"import", "add a private key (WIF) to the wallet", walletImport},
+}
+
 func runWallet(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("wallet needs a subcommand: create, restore, address, balance, list, export or import")
+		walletHelp(stderr)
+		return usagef("wallet needs a subcommand")
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
-	case "create":
-		return walletCreate(rest, stdout, stderr, false)
-	case "restore":
-		return walletCreate(rest, stdout, stderr, true)
-	case "address":
-		return walletAddress(rest, stdout, stderr)
-	case "balance":
-		return walletBalance(rest, stdout, stderr)
-	case "list":
-		return walletList(rest, stdout, stderr)
-	case "export":
-		return walletExport(rest, stdout, stderr)
-	case "import":
-		return walletImport(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && sub == "help" {
+			return runWallet([]string{rest[0], "-h"}, stdout, stderr)
+		}
+		walletHelp(stdout)
+		return nil
 	}
-	return usagef("unknown wallet subcommand %q", sub)
+	for _, c := range walletSubcommands {
+		if c.name == sub {
+			return c.run(rest, stdout, stderr)
+		}
+	}
+	names := make([]string, len(walletSubcommands))
+	for i, c := range walletSubcommands {
+		names[i] = c.name
+	}
+	return usagef("unknown wallet subcommand %q: it is one of %s (see 'minichain wallet help')", sub, strings.Join(names, ", "))
+}
+
+// walletHelp lists the wallet subcommands.
+func walletHelp(w io.Writer) {
+	fmt.Fprintln(w, "usage: minichain wallet <subcommand> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "A local wallet: a keystore file on this machine (default <datadir>/"+defaultWalletFile+", the data directory")
+	fmt.Fprintln(w, "being ~/.minichain/<network> unless --datadir or MINICHAIN_DATADIR says otherwise),")
+	fmt.Fprintln(w, "apart from the node's own wallet. Keys never leave it; the node is asked only about coins.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "subcommands:")
+	for _, c := range walletSubcommands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'minichain wallet <subcommand> -h' for its flags and an example.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "example:")
+	fmt.Fprintln(w, "  minichain wallet create --no-passphrase")
+	fmt.Fprintln(w, "  minichain wallet balance")
 }
 
 // readMnemonic reads a mnemonic to restore from file, or asks for it, and
@@ -147,17 +195,11 @@ func readMnemonic(file string, stderr io.Writer) (string, error) {
 
 // scanRestored finds a restored wallet's used addresses by asking the node
 // about each, until gap unused ones in a row.
-func scanRestored(w *wallet.Wallet, wf *walletFlags, p *chain.Params, gap int) error {
-	c, _, err := wf.client(false)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := cliContext()
-	defer cancel()
+func scanRestored(ctx context.Context, w *wallet.Wallet, wf *walletFlags, c *client.Client, p *chain.Params, gap int) error {
 	return w.Scan(func(pkh [20]byte) (bool, error) {
 		a, err := c.Address(ctx, wallet.NewAddress(pkh, p).String())
 		if err != nil {
-			return false, err
+			return false, wf.explain(err)
 		}
 		return a.TxCount > 0 || len(a.Pending) > 0, nil
 	}, gap)
@@ -165,21 +207,40 @@ func scanRestored(w *wallet.Wallet, wf *walletFlags, p *chain.Params, gap int) e
 
 func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	name := "wallet create"
+	what := withJSON
 	if restore {
-		name = "wallet restore"
+		name, what = "wallet restore", withJSON|withNode
 	}
 	fs := newFlagSet(name, stderr)
 	var wf walletFlags
-	wf.register(fs)
-	words := fs.Int("words", 12, "mnemonic length: 12 or 24")
+	wf.register(fs, what, true)
 	noPass := fs.Bool("no-passphrase", false, "store the wallet unencrypted")
-	mnemonicFile := fs.String("mnemonic-file", "", "restore: file holding the mnemonic (else asked)")
-	gap := fs.Int("gap", wallet.DefaultGapLimit, "restore: unused addresses in a row that end the scan")
-	offline := fs.Bool("offline", false, "restore: do not scan the chain through the node")
-	if err := parse(fs, args); err != nil {
+	var words, gap *int
+	var mnemonicFile *string
+	var offline *bool
+	if restore {
+		mnemonicFile = fs.String("mnemonic-file", "", "file holding the backup phrase (else asked)")
+		gap = fs.Int("gap", wallet.DefaultGapLimit, "unused addresses in a row that end the scan")
+		offline = fs.Bool("offline", false, "do not scan the chain through the node (the network is then --network, default devnet)")
+	} else {
+		words = fs.Int("words", 12, "backup phrase length: 12 or 24 words")
+	}
+	if err := wf.parse(fs, args); err != nil {
 		return err
 	}
-	p, err := wf.params()
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (see 'minichain %s -h')", fs.Arg(0), name)
+	}
+	ctx, cancel := cliContext()
+	defer cancel()
+	var c *client.Client
+	var p *chain.Params
+	var err error
+	if restore && !*offline {
+		c, p, err = wf.connect(ctx, false)
+	} else {
+		p, err = wf.offlineParams()
+	}
 	if err != nil {
 		return err
 	}
@@ -197,7 +258,11 @@ func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	if err != nil {
 		return err
 	}
-	w, shown, err := wallet.Create(path, p, wallet.CreateOptions{Mnemonic: mnemonic, Words: *words, Passphrase: pass})
+	opts := wallet.CreateOptions{Mnemonic: mnemonic, Passphrase: pass}
+	if words != nil {
+		opts.Words = *words
+	}
+	w, shown, err := wallet.Create(path, p, opts)
 	if err != nil {
 		return err
 	}
@@ -205,37 +270,92 @@ func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 		fmt.Fprintln(stderr, "WARNING: the wallet is stored unencrypted: anyone who can read "+path+" can spend its coins.")
 	}
 	if restore {
-		if !*offline {
-			if err := scanRestored(w, &wf, p, *gap); err != nil {
+		if c != nil {
+			if err := scanRestored(ctx, w, &wf, c, p, *gap); err != nil {
 				return fmt.Errorf("wallet restored to %s, but scanning the chain failed: %w", path, err)
 			}
 		}
 		n := len(w.Addresses())
 		return emit(stdout, wf.json, map[string]any{"wallet": path, "addresses": n},
-			fmt.Sprintf("wallet restored to %s: %d addresses found\n", path, n))
+			fmt.Sprintf("%s wallet restored to %s: %d addresses found\n", p.Name, path, n))
 	}
 	first, err := w.NewAddress(false)
 	if err != nil {
 		return err
 	}
 	if wf.json {
-		return emit(stdout, true, map[string]any{"wallet": path, "address": first.String(), "mnemonic": shown}, "")
+		return emit(stdout, true, map[string]any{"wallet": path, "network": p.Name, "address": first.String(), "mnemonic": shown}, "")
 	}
-	fmt.Fprintf(stdout, "wallet created in %s\n\nYour backup phrase (shown once; write it down, in order):\n\n  %s\n\nfirst address: %s\n",
-		path, shown, first)
+	fmt.Fprintf(stdout, "%s wallet created in %s\n\nYour backup phrase (shown once; write it down, in order):\n\n  %s\n\nfirst address: %s\n",
+		p.Name, path, shown, first)
 	return nil
 }
 
-func walletAddress(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("wallet address", stderr)
+// walletOffline parses a wallet command that talks to no node and opens
+// its wallet.
+func walletOffline(name string, args []string, stderr io.Writer, pass, unlock bool, extra func(fs *flag.FlagSet)) (*walletFlags, *flag.FlagSet, *wallet.Wallet, *chain.Params, error) {
+	fs := newFlagSet(name, stderr)
 	var wf walletFlags
-	wf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
+	wf.register(fs, withJSON, pass)
+	if extra != nil {
+		extra(fs)
 	}
-	w, _, err := wf.open(false, stderr)
+	if err := wf.parse(fs, args); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	p, err := wf.offlineParams()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	w, err := wf.open(p, unlock, stderr)
+	return &wf, fs, w, p, err
+}
+
+// walletOnline parses a wallet command that asks the node about coins,
+// checks its arguments (check, if set, before the node is asked anything),
+// learns the network from the node, and opens the wallet.
+func walletOnline(name string, args []string, stderr io.Writer, pass bool, extra func(fs *flag.FlagSet), check func() error) (*walletFlags, *client.Client, *wallet.Wallet, *chain.Params, context.Context, context.CancelFunc, error) {
+	fs := newFlagSet(name, stderr)
+	var wf walletFlags
+	wf.register(fs, withJSON|withNode, pass)
+	if extra != nil {
+		extra(fs)
+	}
+	fail := func(err error) (*walletFlags, *client.Client, *wallet.Wallet, *chain.Params, context.Context, context.CancelFunc, error) {
+		return nil, nil, nil, nil, nil, nil, err
+	}
+	if err := wf.parse(fs, args); err != nil {
+		return fail(err)
+	}
+	if fs.NArg() > 0 {
+		return fail(usagef("unexpected argument %q (see 'minichain %s -h')", fs.Arg(0), name))
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return fail(err)
+		}
+	}
+	ctx, cancel := cliContext()
+	c, p, err := wf.connect(ctx, false)
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	w, err := wf.open(p, pass, stderr)
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	return &wf, c, w, p, ctx, cancel, nil
+}
+
+func walletAddress(args []string, stdout, stderr io.Writer) error {
+	wf, fs, w, _, err := walletOffline("wallet address", args, stderr, false, false, nil)
 	if err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (see 'minichain wallet address -h')", fs.Arg(0))
 	}
 	a, err := w.NewAddress(false)
 	if err != nil {
@@ -245,25 +365,14 @@ func walletAddress(args []string, stdout, stderr io.Writer) error {
 }
 
 func walletBalance(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("wallet balance", stderr)
-	var wf walletFlags
-	wf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	w, _, err := wf.open(false, stderr)
+	wf, c, w, _, ctx, cancel, err := walletOnline("wallet balance", args, stderr, false, nil, nil)
 	if err != nil {
 		return err
 	}
-	c, _, err := wf.client(false)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := cliContext()
 	defer cancel()
 	b, err := w.Balance(c.Ledger(ctx))
 	if err != nil {
-		return err
+		return wf.explain(err)
 	}
 	text := fmt.Sprintf("confirmed:   %s\n  immature:  %s\nunconfirmed: %s\nspendable:   %s\npending out: %s\n",
 		wallet.FormatAmount(b.Confirmed), wallet.FormatAmount(b.Immature), wallet.FormatAmount(b.Unconfirmed),
@@ -272,46 +381,70 @@ func walletBalance(args []string, stdout, stderr io.Writer) error {
 }
 
 func walletList(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("wallet list", stderr)
-	var wf walletFlags
-	wf.register(fs)
-	offline := fs.Bool("offline", false, "do not ask the node for balances")
-	if err := parse(fs, args); err != nil {
-		return err
+	// --offline decides whether the command talks to a node, so it is
+	// looked for before the flags are parsed for real.
+	if offlineFlag(args) {
+		wf, fs, w, _, err := walletOffline("wallet list", args, stderr, false, false, func(fs *flag.FlagSet) {
+			fs.Bool("offline", false, "list the addresses without asking the node for balances")
+		})
+		if err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usagef("unexpected argument %q (see 'minichain wallet list -h')", fs.Arg(0))
+		}
+		return listAddresses(stdout, wf.json, w, nil)
 	}
-	w, _, err := wf.open(false, stderr)
+	wf, c, w, _, ctx, cancel, err := walletOnline("wallet list", args, stderr, false, func(fs *flag.FlagSet) {
+		fs.Bool("offline", false, "list the addresses without asking the node for balances")
+	}, nil)
 	if err != nil {
 		return err
 	}
+	defer cancel()
+	coins, err := w.Coins(c.Ledger(ctx))
+	if err != nil {
+		return fmt.Errorf("ask the node for balances (or use --offline): %w", wf.explain(err))
+	}
+	per := map[string]uint64{}
+	for _, c := range coins {
+		if !c.SpentInPool {
+			if a, ok := wallet.AddressOfScript(c.PkScript, w.Params()); ok {
+				per[a.String()] += c.Value
+			}
+		}
+	}
+	return listAddresses(stdout, wf.json, w, per)
+}
+
+// offlineFlag reports whether args (or MINICHAIN_OFFLINE) ask for
+// --offline.
+func offlineFlag(args []string) bool {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	off := fs.Bool("offline", false, "")
+	for _, a := range args {
+		if a == "--offline" || a == "-offline" || strings.HasPrefix(a, "--offline=") || strings.HasPrefix(a, "-offline=") {
+			_ = fs.Parse([]string{a})
+			return *off
+		}
+	}
+	v, ok := os.LookupEnv("MINICHAIN_OFFLINE")
+	return ok && (v == "1" || strings.EqualFold(v, "true"))
+}
+
+// listAddresses prints the wallet's addresses, with their balances unless
+// per is nil.
+func listAddresses(stdout io.Writer, asJSON bool, w *wallet.Wallet, per map[string]uint64) error {
 	type row struct {
 		wallet.AddressInfo
 		Balance *uint64 `json:"balance,omitempty"`
 	}
 	var rows []row
-	per := map[string]uint64{}
-	if !*offline {
-		c, _, err := wf.client(false)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := cliContext()
-		defer cancel()
-		coins, err := w.Coins(c.Ledger(ctx))
-		if err != nil {
-			return fmt.Errorf("ask the node for balances (or use --offline): %w", err)
-		}
-		for _, c := range coins {
-			if !c.SpentInPool {
-				if a, ok := wallet.AddressOfScript(c.PkScript, w.Params()); ok {
-					per[a.String()] += c.Value
-				}
-			}
-		}
-	}
 	var sb strings.Builder
 	for _, a := range w.Addresses() {
 		r := row{AddressInfo: a}
-		if !*offline {
+		if per != nil {
 			v := per[a.Address.String()]
 			r.Balance = &v
 			fmt.Fprintf(&sb, "%-36s %-22s %s\n", a.Address, a.Path, wallet.FormatAmount(v))
@@ -320,22 +453,28 @@ func walletList(args []string, stdout, stderr io.Writer) error {
 		}
 		rows = append(rows, r)
 	}
-	return emit(stdout, wf.json, rows, sb.String())
+	return emit(stdout, asJSON, rows, sb.String())
 }
 
 func walletExport(args []string, stdout, stderr io.Writer) error {
+	var mnemonic *bool
+	var addr *string
 	fs := newFlagSet("wallet export", stderr)
 	var wf walletFlags
-	wf.register(fs)
-	mnemonic := fs.Bool("mnemonic", false, "print the backup phrase")
-	addr := fs.String("address", "", "print the private key (WIF) of this address")
-	if err := parse(fs, args); err != nil {
+	wf.register(fs, withJSON, true)
+	mnemonic = fs.Bool("mnemonic", false, "print the backup phrase")
+	addr = fs.String("address", "", "print the private key (WIF) of this address")
+	if err := wf.parse(fs, args); err != nil {
 		return err
 	}
 	if *mnemonic == (*addr != "") {
 		return usagef("give exactly one of --mnemonic or --address ADDR")
 	}
-	w, p, err := wf.open(true, stderr)
+	p, err := wf.offlineParams()
+	if err != nil {
+		return err
+	}
+	w, err := wf.open(p, true, stderr)
 	if err != nil {
 		return err
 	}
@@ -360,8 +499,8 @@ func walletExport(args []string, stdout, stderr io.Writer) error {
 func walletImport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("wallet import", stderr)
 	var wf walletFlags
-	wf.register(fs)
-	if err := parse(fs, args); err != nil {
+	wf.register(fs, withJSON, true)
+	if err := wf.parse(fs, args); err != nil {
 		return err
 	}
 	var wif string
@@ -378,7 +517,11 @@ func walletImport(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("import takes one WIF key (or none, to read it from standard input)")
 	}
-	w, _, err := wf.open(true, stderr)
+	p, err := wf.offlineParams()
+	if err != nil {
+		return err
+	}
+	w, err := wf.open(p, true, stderr)
 	if err != nil {
 		return err
 	}
@@ -390,45 +533,41 @@ func walletImport(args []string, stdout, stderr io.Writer) error {
 }
 
 func runSend(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("send", stderr)
-	var wf walletFlags
-	wf.register(fs)
-	to := fs.String("to", "", "address to pay")
-	amount := fs.String("amount", "", "amount in coins, up to 8 decimals (e.g. 1.5)")
-	feeRate := fs.Uint64("fee-rate", 2, "fee in base units per byte")
-	maxFeeRate := fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "refuse a fee rate above this, in base units per byte, unless --force")
-	force := fs.Bool("force", false, "pay a fee rate above --max-fee-rate")
-	if err := parse(fs, args); err != nil {
+	var to, amount *string
+	var feeRate, maxFeeRate *uint64
+	var force *bool
+	var units uint64
+	wf, c, w, p, ctx, cancel, err := walletOnline("send", args, stderr, true, func(fs *flag.FlagSet) {
+		to = fs.String("to", "", "address to pay")
+		amount = fs.String("amount", "", "amount in coins, up to 8 decimals (e.g. 1.5)")
+		feeRate = fs.Uint64("fee-rate", 2, "fee in base units per byte")
+		maxFeeRate = fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "refuse a fee rate above this, in base units per byte, unless --force")
+		force = fs.Bool("force", false, "pay a fee rate above --max-fee-rate")
+	}, func() error {
+		if *to == "" || *amount == "" {
+			return usagef("send needs --to ADDR and --amount COINS")
+		}
+		var err error
+		if units, err = wallet.ParseAmount(*amount); err != nil {
+			return usageError{err.Error()}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	if *to == "" || *amount == "" {
-		return usagef("send needs --to ADDR and --amount COINS")
-	}
-	units, err := wallet.ParseAmount(*amount)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	w, p, err := wf.open(true, stderr)
-	if err != nil {
-		return err
-	}
+	defer cancel()
 	dest, err := wallet.DecodeAddress(*to, p)
 	if err != nil {
 		return err
 	}
-	c, _, err := wf.client(false)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := cliContext()
-	defer cancel()
 	pay, err := w.BuildPayment(c.Ledger(ctx), dest, units, wallet.PayOptions{FeeRate: *feeRate, MaxFeeRate: *maxFeeRate, Force: *force})
 	if err != nil {
-		return err
+		return wf.explain(err)
 	}
 	txid, err := c.SubmitTx(ctx, pay.Tx)
 	if err != nil {
-		return fmt.Errorf("the node refused the payment: %w", err)
+		return fmt.Errorf("the node refused the payment: %w", wf.explain(err))
 	}
 	if err := w.KeepChange(pay); err != nil {
 		return fmt.Errorf("the payment %s was sent, but its change address could not be saved in the wallet (a restore finds it): %w", txid, err)
