@@ -59,7 +59,7 @@ func runBlock(args []string, stdout, stderr io.Writer) error {
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "block %d  %s\n", b.Height, b.Hash)
-	fmt.Fprintf(&sb, "  status %s, main chain %v, %d confirmations\n", b.Status, b.MainChain, b.Confirmations)
+	fmt.Fprintf(&sb, "  status %s, main chain %v, %s\n", b.Status, b.MainChain, confirmations(b.Confirmations))
 	fmt.Fprintf(&sb, "  previous %s\n", b.PreviousHash)
 	if b.NextHash != "" {
 		fmt.Fprintf(&sb, "  next     %s\n", b.NextHash)
@@ -88,6 +88,14 @@ func runTx(args []string, stdout, stderr io.Writer) error {
 	return emit(stdout, cf.json, tx, txText(tx))
 }
 
+// confirmations writes "1 confirmation", "3 confirmations".
+func confirmations(n int32) string {
+	if n == 1 {
+		return "1 confirmation"
+	}
+	return fmt.Sprintf("%d confirmations", n)
+}
+
 func txText(tx api.Tx) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "tx %s (%d bytes)\n", tx.TxID, tx.Size)
@@ -95,7 +103,7 @@ func txText(tx api.Tx) string {
 	case tx.InMempool:
 		fmt.Fprintln(&sb, "  in the mempool, unconfirmed")
 	case tx.BlockHeight != nil:
-		fmt.Fprintf(&sb, "  in block %d %s, %d confirmations\n", *tx.BlockHeight, tx.BlockHash, tx.Confirmations)
+		fmt.Fprintf(&sb, "  in block %d %s, %s\n", *tx.BlockHeight, tx.BlockHash, confirmations(tx.Confirmations))
 	}
 	if tx.Fee != nil {
 		fmt.Fprintf(&sb, "  fee %s\n", wallet.FormatAmount(*tx.Fee))
@@ -209,7 +217,7 @@ func (r proofResult) text() string {
 	for _, c := range r.Checks {
 		fmt.Fprintf(&sb, "  ok  %s\n", c)
 	}
-	fmt.Fprintf(&sb, "verified: the transaction is in block %d (%s), %d confirmations\n", r.BlockHeight, r.BlockHash, r.Confirmations)
+	fmt.Fprintf(&sb, "verified: the transaction is in block %d (%s), %s\n", r.BlockHeight, r.BlockHash, confirmations(r.Confirmations))
 	return sb.String()
 }
 
