@@ -399,7 +399,10 @@ func walletList(args []string, stdout, stderr io.Writer) error {
 		fs.Bool("offline", false, "list the addresses without asking the node for balances")
 	}, nil)
 	if err != nil {
-		return err
+		if errors.As(err, new(helpRequest)) || errors.As(err, new(usageError)) {
+			return err
+		}
+		return fmt.Errorf("%w (--offline lists the addresses without balances)", err)
 	}
 	defer cancel()
 	coins, err := w.Coins(c.Ledger(ctx))
