@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/chaintest"
 )
 
 func TestProtocolRoundTrips(t *testing.T) {
@@ -75,10 +76,11 @@ func TestProtocolRejectsBadMessages(t *testing.T) {
 }
 
 func TestMessageID(t *testing.T) {
-	hst := &Host{names: namesFor(chain.RegtestParams)}
-	g := chain.RegtestParams.GenesisBlock
+	p := chain.RegtestParams
+	hst := &Host{names: namesFor(p), cfg: Config{Params: p}}
+	g := p.GenesisBlock
 	raw := g.Serialize()
-	bt, tt := Topics(chain.RegtestParams)
+	bt, tt := Topics(p)
 	id := hst.messageID(pbMessage(bt, raw))
 	if id != string(g.BlockHash().Bytes()) {
 		t.Fatal("a block's message ID must be its hash")
@@ -86,6 +88,23 @@ func TestMessageID(t *testing.T) {
 	tx := g.Transactions[0]
 	if hst.messageID(pbMessage(tt, tx.Serialize())) != string(tx.TxHash().Bytes()) {
 		t.Fatal("a transaction's message ID must be its txid")
+	}
+	// A copy with the same header and another body, and one that does not
+	// decode, get IDs of their own: neither can squat the real block's.
+	damaged := *g
+	damaged.Transactions = []*chain.Tx{chaintest.Coinbase(0, chaintest.NewKey("x").Script, 1, nil)}
+	for name, data := range map[string][]byte{
+		"damaged body":   damaged.Serialize(),
+		"trailing bytes": append(append([]byte(nil), raw...), 0),
+		"header only":    raw[:chain.HeaderSize],
+	} {
+		got := hst.messageID(pbMessage(bt, data))
+		if got == id {
+			t.Errorf("%s: the message ID is the real block's", name)
+		}
+		if got != hst.messageID(pbMessage(bt, data)) {
+			t.Errorf("%s: the message ID is not deterministic", name)
+		}
 	}
 }
 

@@ -1,0 +1,95 @@
+package p2p
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+func newTestLimiter() (*rateLimiter, *clock) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	rl := newRateLimiter()
+	rl.now = c.now
+	return rl, c
+}
+
+func TestRequestRate(t *testing.T) {
+	rl, c := newTestLimiter()
+	p := peer.ID("p")
+	for i := 0; i < serveRequestBurst; i++ {
+		if !rl.request(p) {
+			t.Fatalf("request %d of the burst refused", i+1)
+		}
+	}
+	if rl.request(p) {
+		t.Fatal("a request past the burst was served")
+	}
+	if !rl.request("other") {
+		t.Fatal("one peer's burst limited another")
+	}
+	c.advance(time.Second)
+	for i := 0; i < serveRequestRate; i++ {
+		if !rl.request(p) {
+			t.Fatalf("request %d within the rate refused", i+1)
+		}
+	}
+	if rl.request(p) {
+		t.Fatal("a request past the rate was served")
+	}
+}
+
+func TestByteRate(t *testing.T) {
+	rl, c := newTestLimiter()
+	p := peer.ID("p")
+	if a := rl.byteAllowance(p); a != serveByteBurst+serveByteRate {
+		t.Fatalf("allowance %d", a)
+	}
+	if wait, ok := rl.takeBytes(p, serveByteBurst); !ok || wait != 0 {
+		t.Fatalf("the burst: wait %v ok %v", wait, ok)
+	}
+	// Half a second of debt is waited out...
+	wait, ok := rl.takeBytes(p, serveByteRate/2)
+	if !ok || wait != 500*time.Millisecond {
+		t.Fatalf("wait %v ok %v, want 500ms", wait, ok)
+	}
+	// ...but not more than serveMaxWait in all.
+	if _, ok := rl.takeBytes(p, serveByteRate); ok {
+		t.Fatal("a debt past the longest wait was taken")
+	}
+	// A second response may wait while one does, not a third.
+	if _, ok := rl.takeBytes(p, serveByteRate/4); !ok {
+		t.Fatal("a second waiting response was refused")
+	}
+	if _, ok := rl.takeBytes(p, 1); ok {
+		t.Fatal("a third waiting response was taken")
+	}
+	rl.doneWaiting(p)
+	rl.doneWaiting(p)
+	c.advance(10 * time.Second)
+	if wait, ok := rl.takeBytes(p, 1000); !ok || wait != 0 {
+		t.Fatal("the allowance did not refill")
+	}
+}
+
+func TestPacerKeepsWithinServerLimit(t *testing.T) {
+	pc := newPacer()
+	start := time.Now()
+	for i := 0; i < clientBurst+2; i++ {
+		if err := pc.wait(context.Background(), "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two requests past the burst wait a tenth of a second each.
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("%d requests in %v: the pacer did not pace", clientBurst+2, d)
+	}
+	if clientRequestRate*2 > serveRequestRate || clientBurst*2 > serveRequestBurst {
+		t.Fatal("the client's pace must stay well within the server's limit")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for pc.wait(ctx, "p") == nil {
+	}
+}
