@@ -6,6 +6,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
 	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/node/badgerdb"
 )
 
 // benchFixture is a chain whose tip holds 2,000 confirmed P2PKH outputs of
@@ -93,7 +94,7 @@ func BenchmarkConnectBlock2000Inputs(b *testing.B) {
 func BenchmarkProcessBlockBadger(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		db, err := store.OpenBadger(b.TempDir(), store.BadgerOptions{})
+		db, err := badgerdb.Open(b.TempDir(), badgerdb.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -13,6 +13,14 @@ const (
 	statusFailed
 	// statusInvalidAncestor: an ancestor broke a rule.
 	statusInvalidAncestor
+	// statusDeferred: the branch through this block could not be read or
+	// written when the chain tried to switch to it (a store failure, not
+	// a rule); it is not a candidate until the next start. Kept in
+	// memory only.
+	statusDeferred
+
+	// statusStored are the bits written to the block index.
+	statusStored = statusValid | statusFailed | statusInvalidAncestor
 )
 
 func (s blockStatus) invalid() bool { return s&(statusFailed|statusInvalidAncestor) != 0 }

@@ -25,10 +25,8 @@ type Config struct {
 	// it with the mempool so a block's transactions seen before are not
 	// verified twice. Nil verifies every signature.
 	SigCache *SigCache
-	// MaxOrphans bounds the orphan pool (default 256 blocks).
-	MaxOrphans int
-	// OrphanTTL is how long an orphan waits for its parent (default 1 h).
-	OrphanTTL time.Duration
+	// Orphans bounds the pool of blocks waiting for their parent.
+	Orphans OrphanLimits
 	// Logger receives the chain's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -45,9 +43,33 @@ type BestState struct {
 	WorkSum    *big.Int // cumulative work of the main chain (do not modify)
 }
 
+// BlockOrigin says where a block came from. It decides whether a block
+// that cannot become the tip is worth disk space, and whose share of the
+// orphan pool it takes.
+type BlockOrigin struct {
+	// Peer identifies the sender; "" for a block mined by this node or
+	// submitted through its API.
+	Peer string
+	// Requested is true for a block this node asked for (its sync
+	// fetched it) or made itself. An unrequested block (pushed by gossip)
+	// is stored only if its branch has at least as much work as the
+	// tip, so it could become the best chain; Bitcoin Core keeps the
+	// same rule for blocks it did not request. Anything else is dropped:
+	// cheap side branches must not fill the disk.
+	Requested bool
+}
+
+// localOrigin is the origin of a block mined or submitted here.
+var localOrigin = BlockOrigin{Requested: true}
+
 // ProcessResult says what ProcessBlock did with a block.
 type ProcessResult struct {
 	Hash Hash
+	// Stored is true when the block was written to the store and the
+	// index. It is false for an orphan and for an unrequested block
+	// whose branch has less work than the tip (see BlockOrigin), which
+	// is dropped without an error.
+	Stored bool
 	// Orphan is true when the block's parent is unknown; the block waits in
 	// the orphan pool and MissingAncestor is the block to fetch to connect
 	// it (the parent of the oldest orphan in its chain).
@@ -76,6 +98,10 @@ type Chain struct {
 	events   *eventHub
 	best     atomic.Pointer[BestState]
 
+	// pubMu orders the publication of events: it is taken before mu is
+	// released, so events leave in the order their changes were committed.
+	pubMu sync.Mutex
+
 	mu         sync.RWMutex
 	index      map[Hash]*blockNode
 	main       []*blockNode // main[h] is the main-chain block at height h
@@ -97,12 +123,6 @@ func New(cfg Config) (*Chain, error) {
 	if cfg.Params == nil || cfg.DB == nil {
 		return nil, errors.New("chain: Params and DB are required")
 	}
-	if cfg.MaxOrphans <= 0 {
-		cfg.MaxOrphans = 256
-	}
-	if cfg.OrphanTTL <= 0 {
-		cfg.OrphanTTL = time.Hour
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -115,7 +135,7 @@ func New(cfg Config) (*Chain, error) {
 		events:     newEventHub(),
 		index:      make(map[Hash]*blockNode),
 		candidates: make(map[*blockNode]struct{}),
-		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.OrphanTTL),
+		orphans:    newOrphanPool(cfg.Orphans),
 		rejected:   newRejectCache(1024),
 	}
 	c.mu.Lock()
@@ -140,28 +160,40 @@ func (c *Chain) Subscribe(queueLen int) *Subscription { return c.events.subscrib
 func (c *Chain) BestSnapshot() *BestState { return c.best.Load() }
 
 // unlockAndPublish releases mu and publishes the events gathered under it.
+// Publishing never blocks (every subscriber has its own queue); pubMu,
+// taken before mu is released, keeps two writers' events in commit order.
 func (c *Chain) unlockAndPublish() {
 	ev := c.pending
 	c.pending = nil
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
 	c.mu.Unlock()
 	c.events.publish(ev)
 }
 
-// ProcessBlock validates a block and adds it to the chain: it is checked
-// (sanity, then header context against its parent and now), stored, and the
-// main chain moves to the branch with the most work, reorganising if needed.
-// A block whose parent is unknown is kept as an orphan. Orphans waiting for
-// this block are processed too. Safe for concurrent use.
+// ProcessBlock validates a block mined or submitted locally and adds it to
+// the chain: it is checked (sanity, then header context against its parent
+// and now), stored, and the main chain moves to the branch with the most
+// work, reorganising if needed. A block whose parent is unknown is kept as an
+// orphan. Orphans waiting for this block are processed too. Safe for
+// concurrent use.
 //
 // Errors: a *RuleError (errors.Is with an ErrorKind) when the block breaks a
-// rule; ErrDuplicateBlock for a block already known.
+// rule; ErrDuplicateBlock for a block already known; any other error is a
+// failure of the store, not a verdict on the block.
 func (c *Chain) ProcessBlock(b *Block, now time.Time) (ProcessResult, error) {
-	c.mu.Lock()
-	defer c.unlockAndPublish()
-	return c.processBlock(b, now)
+	return c.ProcessBlockFrom(b, now, localOrigin)
 }
 
-func (c *Chain) processBlock(b *Block, now time.Time) (ProcessResult, error) {
+// ProcessBlockFrom is ProcessBlock for a block from elsewhere: o says who
+// sent it and whether this node asked for it (see BlockOrigin).
+func (c *Chain) ProcessBlockFrom(b *Block, now time.Time, o BlockOrigin) (ProcessResult, error) {
+	c.mu.Lock()
+	defer c.unlockAndPublish()
+	return c.processBlock(b, now, o)
+}
+
+func (c *Chain) processBlock(b *Block, now time.Time, origin BlockOrigin) (ProcessResult, error) {
 	hash := b.BlockHash()
 	res := ProcessResult{Hash: hash}
 	if n := c.index[hash]; n != nil {
@@ -185,22 +217,27 @@ func (c *Chain) processBlock(b *Block, now time.Time) (ProcessResult, error) {
 	}
 	prev := b.Header.PrevBlock
 	if why, bad := c.rejected.get(prev); bad {
-		c.rejected.add(hash, "parent is invalid")
+		c.reject(hash, "parent is invalid")
 		return res, ruleError(ErrInvalidAncestor, "block %s builds on rejected block %s (%s)", hash, prev, why)
 	}
 	parent := c.index[prev]
 	if parent == nil {
-		c.orphans.add(b, hash, now)
 		res.Orphan = true
-		res.MissingAncestor = c.orphans.missingAncestor(hash)
-		c.log.Debug("orphan block", "hash", hash, "missing", res.MissingAncestor)
+		if c.orphans.add(b, hash, origin, now) {
+			res.MissingAncestor = c.orphans.missingAncestor(hash)
+		} else {
+			// Larger than the pool's share for a sender: not kept, but
+			// its ancestors are still worth fetching (sync brings it too).
+			res.MissingAncestor = prev
+		}
+		c.log.Debug("orphan block", "hash", hash, "missing", res.MissingAncestor, "peer", origin.Peer)
 		return res, nil
 	}
-	node, err := c.acceptBlock(b, hash, parent, now)
-	if err != nil {
+	node, err := c.acceptBlock(b, hash, parent, origin, now)
+	if err != nil || node == nil {
 		return res, err
 	}
-	res.Height = node.height
+	res.Stored, res.Height = true, node.height
 	cache := map[Hash]blockData{hash: {b, txids}}
 	// Orphans that were waiting for this block (and for their children).
 	queue := []Hash{hash}
@@ -208,13 +245,15 @@ func (c *Chain) processBlock(b *Block, now time.Time) (ProcessResult, error) {
 		h := queue[0]
 		queue = queue[1:]
 		for _, o := range c.orphans.takeChildren(h) {
-			on, err := c.acceptBlock(o.block, o.hash, c.index[h], now)
+			ob, err := c.acceptOrphan(o, c.index[h], now)
 			if err != nil {
-				c.log.Info("orphan rejected", "hash", o.hash, "err", err)
+				c.log.Info("orphan rejected", "hash", o.hash, "peer", o.origin.Peer, "err", err)
 				continue
 			}
-			cache[o.hash] = blockData{block: o.block}
-			queue = append(queue, on.hash)
+			if ob != nil {
+				cache[o.hash] = blockData{block: ob}
+				queue = append(queue, o.hash)
+			}
 		}
 	}
 	failures, err := c.activateBestChain(cache)
@@ -243,19 +282,40 @@ func (c *Chain) isMain(n *blockNode) bool {
 
 func (c *Chain) tip() *blockNode { return c.main[len(c.main)-1] }
 
+// acceptOrphan decodes an orphan whose parent has arrived and accepts it;
+// it returns the block when it was stored. Called with mu held.
+func (c *Chain) acceptOrphan(o *orphan, parent *blockNode, now time.Time) (*Block, error) {
+	b, err := DecodeBlock(o.raw, c.params.MaxBlockSize)
+	if err != nil {
+		return nil, AssertError("an orphan's stored bytes do not decode: " + err.Error())
+	}
+	n, err := c.acceptBlock(b, o.hash, parent, o.origin, now)
+	if err != nil || n == nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // acceptBlock checks a block against its parent, stores it and adds it to the
-// index. It does not connect it. Called with mu held.
-func (c *Chain) acceptBlock(b *Block, hash Hash, parent *blockNode, now time.Time) (*blockNode, error) {
+// index. It does not connect it. It returns a nil node, and no error, for an
+// unrequested block that is not worth storing (see BlockOrigin). Called
+// with mu held.
+func (c *Chain) acceptBlock(b *Block, hash Hash, parent *blockNode, origin BlockOrigin, now time.Time) (*blockNode, error) {
 	if parent.status.invalid() {
-		c.rejected.add(hash, "parent is invalid")
+		c.reject(hash, "parent is invalid")
 		return nil, ruleError(ErrInvalidAncestor, "block %s builds on invalid block %s", hash, parent.hash)
 	}
 	if err := CheckBlockHeaderContext(&b.Header, parent, c.params, now); err != nil {
 		// A block from the future may become acceptable later.
 		if !errors.Is(err, ErrTimeTooNew) {
-			c.rejected.add(hash, err.Error())
+			c.reject(hash, err.Error())
 		}
 		return nil, err
+	}
+	if !origin.Requested && addWork(parent.workSum, b.Header.Bits).Cmp(c.tip().workSum) < 0 {
+		c.log.Debug("unrequested block on a branch with less work than the tip; not stored",
+			"hash", hash, "height", parent.height+1, "peer", origin.Peer)
+		return nil, nil
 	}
 	node := newBlockNode(b.Header, hash, parent, c.nextSeq)
 	err := c.db.Update(func(t store.Txn) error {
@@ -270,241 +330,22 @@ func (c *Chain) acceptBlock(b *Block, hash Hash, parent *blockNode, now time.Tim
 	c.nextSeq++
 	c.index[hash] = node
 	parent.children = append(parent.children, node)
-	if node.workSum.Cmp(c.tip().workSum) > 0 {
+	if parent.status&statusDeferred != 0 {
+		node.status |= statusDeferred
+	} else if node.workSum.Cmp(c.tip().workSum) > 0 {
 		c.candidates[node] = struct{}{}
 	}
 	return node, nil
 }
 
-// bestCandidate returns the valid block with the most work among the
-// candidates, or nil.
-func (c *Chain) bestCandidate() *blockNode {
-	var best *blockNode
-	for n := range c.candidates {
-		if n.status.invalid() {
-			delete(c.candidates, n)
-			continue
-		}
-		if best == nil || moreWork(n, best) {
-			best = n
-		}
-	}
-	return best
-}
-
-// activateBestChain moves the main chain to the candidate with the most
-// work, trying the next best when a branch turns out invalid. The current
-// tip stays when no candidate has strictly more work (first seen wins a tie).
-// It returns the rule violations it found, by block. Called with mu held.
-func (c *Chain) activateBestChain(cache map[Hash]blockData) (map[Hash]error, error) {
-	var failures map[Hash]error
-	for {
-		cand := c.bestCandidate()
-		if cand == nil || cand.workSum.Cmp(c.tip().workSum) <= 0 {
-			return failures, nil
-		}
-		err := c.reorganize(cand, cache)
-		var bf *blockFailure
-		switch {
-		case err == nil:
-		case errors.As(err, &bf):
-			// The failing block is marked; look for the next best branch.
-			if failures == nil {
-				failures = make(map[Hash]error)
-			}
-			failures[bf.node.hash] = bf.err
-		default:
-			return failures, err
-		}
-	}
-}
-
-// step is one block of a reorganisation: its data and the UTXO view layer
-// holding exactly its changes.
-type step struct {
-	node    *blockNode
-	block   *Block
-	txids   []Hash
-	undo    []SpentOutput
-	view    *UtxoView
-	connect bool
-}
-
-// blockFailure carries the block that broke a rule out of the validation
-// pass.
-type blockFailure struct {
-	node *blockNode
-	err  error
-}
-
-func (f *blockFailure) Error() string { return f.err.Error() }
-func (f *blockFailure) Unwrap() error { return f.err }
-
-// reorganize makes target the tip. It first validates the whole move against
-// layered scratch views (disconnecting back to the fork, then connecting the
-// new branch) without changing anything stored; only if every block passes
-// does it write, one atomic write per block. A block that fails is marked
-// invalid with its descendants and the tip stays where it was. Called with mu
-// held.
-func (c *Chain) reorganize(target *blockNode, cache map[Hash]blockData) error {
-	oldTip := c.tip()
-	fork := findFork(oldTip, target)
-	var detach, attach []*blockNode
-	for n := oldTip; n != fork; n = n.parent {
-		detach = append(detach, n)
-	}
-	for n := target; n != fork; n = n.parent {
-		attach = append(attach, n)
-	}
-	for i, j := 0, len(attach)-1; i < j; i, j = i+1, j-1 {
-		attach[i], attach[j] = attach[j], attach[i]
-	}
-
-	var steps []step
-	err := c.db.View(func(t store.Txn) error {
-		var source UtxoSource = dbUtxoSource{t}
-		for _, n := range detach {
-			blk, txids, err := c.blockFromCacheOrStore(t, n.hash, cache)
-			if err != nil {
-				return err
-			}
-			undo, err := loadUndo(t, n.hash)
-			if err != nil {
-				return err
-			}
-			view := NewUtxoView(source)
-			if err := view.DisconnectBlock(blk, txids, undo); err != nil {
-				return err
-			}
-			steps = append(steps, step{node: n, block: blk, txids: txids, undo: undo, view: view})
-			source = view
-		}
-		for _, n := range attach {
-			blk, txids, err := c.blockFromCacheOrStore(t, n.hash, cache)
-			if err != nil {
-				return err
-			}
-			view := NewUtxoView(source)
-			undo, err := ConnectBlock(blk, txids, n.height, CalcPastMedianTime(n.parent), view, c.params, c.connOpts)
-			if err != nil {
-				return &blockFailure{node: n, err: err}
-			}
-			steps = append(steps, step{node: n, block: blk, txids: txids, undo: undo, view: view, connect: true})
-			source = view
-		}
-		return nil
-	})
-	var bf *blockFailure
-	if errors.As(err, &bf) {
-		var re *RuleError
-		if !errors.As(bf.err, &re) {
-			return bf.err // not a rule violation: nothing is known to be invalid
-		}
-		c.log.Warn("invalid block", "hash", bf.node.hash, "height", bf.node.height, "err", bf.err)
-		if merr := c.markInvalid(bf.node); merr != nil {
-			return merr
-		}
-		return bf
-	}
-	if err != nil {
-		return err
-	}
-
-	for i := range steps {
-		s := &steps[i]
-		err := c.db.Update(func(t store.Txn) error {
-			if s.connect {
-				return writeConnect(t, s.node, s.block, s.txids, s.undo, s.view)
-			}
-			return writeDisconnect(t, s.node, s.block, s.txids, s.undo, s.view)
-		})
-		if err != nil {
-			// Some blocks were written: bring memory back in line with
-			// what is stored before reporting.
-			if rerr := c.reloadMainChain(); rerr != nil {
-				return fmt.Errorf("write block %s: %w (and reload failed: %v)", s.node.hash, err, rerr)
-			}
-			return fmt.Errorf("write block %s: %w", s.node.hash, err)
-		}
-		if s.connect {
-			s.node.status |= statusValid
-		}
-	}
-
-	c.main = c.main[:fork.height+1]
-	c.main = append(c.main, attach...)
-	c.updateBest()
-	for n := range c.candidates {
-		if n.workSum.Cmp(target.workSum) <= 0 {
-			delete(c.candidates, n)
-		}
-	}
-	for _, s := range steps {
-		typ := BlockConnected
-		if !s.connect {
-			typ = BlockDisconnected
-		}
-		c.pending = append(c.pending, Event{Type: typ, Hash: s.node.hash, Height: s.node.height, Block: s.block})
-	}
-	c.pending = append(c.pending, Event{Type: TipChanged, Hash: target.hash, Height: target.height, ReorgDepth: len(detach)})
-	if len(detach) > 0 {
-		c.log.Info("reorganized", "depth", len(detach), "fork", fork.height, "old_tip", oldTip.hash, "new_tip", target.hash, "height", target.height)
-	}
-	return nil
-}
-
-func (c *Chain) blockFromCacheOrStore(t store.Txn, h Hash, cache map[Hash]blockData) (*Block, []Hash, error) {
-	if d, ok := cache[h]; ok {
-		if d.txids == nil {
-			d.txids = d.block.TxHashes()
-		}
-		return d.block, d.txids, nil
-	}
-	blk, err := c.loadBlock(t, h)
-	if err != nil {
-		return nil, nil, err
-	}
-	return blk, blk.TxHashes(), nil
-}
-
-// markInvalid marks n failed and its descendants invalid, stores the new
-// statuses and recomputes the candidates. Called with mu held.
-func (c *Chain) markInvalid(n *blockNode) error {
-	changed := []*blockNode{n}
-	status := map[*blockNode]blockStatus{n: n.status | statusFailed}
-	for i := 0; i < len(changed); i++ {
-		for _, k := range changed[i].children {
-			status[k] = k.status | statusInvalidAncestor
-			changed = append(changed, k)
-		}
-	}
-	err := c.db.Update(func(t store.Txn) error {
-		for _, m := range changed {
-			if err := t.Set(hashKey(prefixIndex, m.hash), encodeIndexRecord(m, status[m])); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store invalid status of %s: %w", n.hash, err)
-	}
-	for _, m := range changed {
-		m.status = status[m]
-	}
-	c.rebuildCandidates()
-	return nil
-}
-
-// rebuildCandidates collects every valid block with more work than the tip.
+// reject remembers that the block hash (which is not in the index) is
+// invalid, and drops the orphans that build on it: they are invalid too.
 // Called with mu held.
-func (c *Chain) rebuildCandidates() {
-	tipWork := c.tip().workSum
-	c.candidates = make(map[*blockNode]struct{})
-	for _, n := range c.index {
-		if !n.status.invalid() && n.workSum.Cmp(tipWork) > 0 {
-			c.candidates[n] = struct{}{}
-		}
+func (c *Chain) reject(hash Hash, why string) {
+	c.rejected.add(hash, why)
+	for _, o := range c.orphans.takeDescendants(hash) {
+		c.rejected.add(o.hash, "parent is invalid")
+		c.log.Debug("orphan dropped: an ancestor is invalid", "hash", o.hash, "invalid", hash, "peer", o.origin.Peer)
 	}
 }
 

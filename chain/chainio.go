@@ -188,7 +188,7 @@ type indexRecord struct {
 func encodeIndexRecord(n *blockNode, status blockStatus) []byte {
 	b := n.header.AppendTo(make([]byte, 0, HeaderSize+13))
 	b = binary.LittleEndian.AppendUint32(b, uint32(n.height))
-	b = append(b, byte(status))
+	b = append(b, byte(status&statusStored))
 	return binary.LittleEndian.AppendUint64(b, n.seq)
 }
 

@@ -89,9 +89,14 @@ func (c *Chain) load() error {
 	if err := c.loadIndex(); err != nil {
 		return err
 	}
+	// Blocks stored but never connected (a crash in between, or a branch
+	// with more work whose switch was cut short) are tried now. A block
+	// that breaks a rule, or trips a bug in validation, is marked invalid
+	// and the node starts at its stored tip; so does a store failure,
+	// which is logged and retried at the next start.
 	c.rebuildCandidates()
 	if _, err := c.activateBestChain(nil); err != nil {
-		return fmt.Errorf("resume best chain: %w", err)
+		c.log.Error("could not resume the branch with the most work; starting at the stored tip", "err", err)
 	}
 	return nil
 }

@@ -1,5 +1,10 @@
 package chain
 
+import (
+	"bytes"
+	"math"
+)
+
 // CoinbaseHeightScript returns the push of height that must begin every
 // coinbase's signature script (as Bitcoin's BIP34): OP_0 for 0, OP_1..OP_16
 // for 1..16, otherwise the minimal little-endian script number.
@@ -41,30 +46,48 @@ func scriptNum(n int64) []byte {
 }
 
 // ExtractCoinbaseHeight reads the height a coinbase carries at the start of
-// its signature script.
+// its signature script. Only the encoding consensus accepts is read (the
+// one CoinbaseHeightScript writes: OP_0, OP_1..OP_16, or a minimal push of
+// 1 to 4 bytes); the bytes after it are free and are not parsed.
 func ExtractCoinbaseHeight(tx *Tx) (int32, error) {
 	if !tx.IsCoinbase() {
 		return 0, ruleError(ErrBadCoinbaseHeight, "not a coinbase")
 	}
-	ops, err := ParseScript(tx.TxIn[0].SigScript)
-	if err != nil || len(ops) == 0 {
-		return 0, ruleError(ErrBadCoinbaseHeight, "coinbase script does not start with a height")
+	script := tx.TxIn[0].SigScript
+	if len(script) == 0 {
+		return 0, ruleError(ErrBadCoinbaseHeight, "coinbase script is empty")
 	}
-	op := ops[0]
+	op := script[0]
 	switch {
-	case op.Opcode == OP_0:
+	case op == OP_0:
 		return 0, nil
-	case op.Opcode >= OP_1 && op.Opcode <= OP_16:
-		return int32(op.Opcode - OP_1 + 1), nil
-	case op.Data == nil || len(op.Data) > 4:
-		return 0, ruleError(ErrBadCoinbaseHeight, "coinbase height push is malformed")
+	case op >= OP_1 && op <= OP_16:
+		return int32(op - OP_1 + 1), nil
+	case op < 1 || op > 4:
+		return 0, ruleError(ErrBadCoinbaseHeight, "coinbase script does not start with a minimal push of the height (opcode %#02x)", op)
+	case len(script) < 1+int(op):
+		return 0, ruleError(ErrBadCoinbaseHeight, "coinbase height push of %d bytes runs past the end of the script", op)
 	}
 	var v int64
-	for i, c := range op.Data {
+	for i, c := range script[1 : 1+op] {
 		v |= int64(c) << (8 * i)
 	}
-	if last := op.Data[len(op.Data)-1]; last&0x80 != 0 {
-		return 0, ruleError(ErrBadCoinbaseHeight, "coinbase height is negative")
+	if v > math.MaxInt32 || !bytes.HasPrefix(script, CoinbaseHeightScript(int32(v))) {
+		return 0, ruleError(ErrBadCoinbaseHeight, "coinbase height %x is not the minimal encoding of a height", script[1:1+op])
 	}
 	return int32(v), nil
+}
+
+// CheckCoinbaseHeight checks that a coinbase's signature script begins with
+// CoinbaseHeightScript(height), as BIP34 requires; the bytes after it are
+// free.
+func CheckCoinbaseHeight(tx *Tx, height int32) error {
+	if !tx.IsCoinbase() || !bytes.HasPrefix(tx.TxIn[0].SigScript, CoinbaseHeightScript(height)) {
+		got, err := ExtractCoinbaseHeight(tx)
+		if err != nil {
+			return ruleError(ErrBadCoinbaseHeight, "block at height %d: %v", height, err)
+		}
+		return ruleError(ErrBadCoinbaseHeight, "coinbase carries height %d, block is at height %d", got, height)
+	}
+	return nil
 }

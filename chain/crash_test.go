@@ -2,6 +2,7 @@ package chain_test
 
 import (
 	"context"
+	"flag"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -12,27 +13,39 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
-	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/node/badgerdb"
 )
 
 const crashDirEnv = "MINICHAIN_CRASH_CHILD_DIR"
 
+var (
+	crashSeed  = flag.Int64("seed", 0, "TestCrashSafety: the seed of the kill times and the children's blocks (0: from the clock, logged)")
+	crashKills = flag.Int("kills", 16, "TestCrashSafety: how many times the child is killed")
+)
+
 // TestCrashSafety kills a child process that is connecting blocks and
-// reorganising, with SIGKILL at random moments, 24 times. After each kill the
-// store is reopened: it must open, resume, and re-validate from genesis with a
-// stored UTXO set equal to the one recomputed from the blocks.
+// reorganising, with SIGKILL at random moments. After each kill the store is
+// reopened: it must open, resume, and re-validate from genesis with a stored
+// UTXO set equal to the one recomputed from the blocks. The seed is logged;
+// -seed replays the same kill times and blocks (the moment each kill
+// lands still depends on the machine's speed).
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills a child process 24 times")
+		t.Skip("kills a child process over and over")
 	}
+	seed := *crashSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	t.Logf("seed %d (replay with -seed %d)", seed, seed)
 	dir := t.TempDir()
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	const kills = 24
+	rng := rand.New(rand.NewSource(seed))
+	kills := *crashKills
 	var lastHeight int32
 	reorgsSeen := 0
 	for i := 0; i < kills; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, "MINICHAIN_CRASH_SEED="+strconv.Itoa(i))
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, "MINICHAIN_CRASH_SEED="+strconv.FormatInt(seed+int64(i), 10))
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -43,22 +56,22 @@ func TestCrashSafety(t *testing.T) {
 		}
 		_ = cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && !ws.Signaled() {
-			t.Fatalf("kill %d: the child ended by itself (%v) before it was killed", i, cmd.ProcessState)
+			t.Fatalf("kill %d (seed %d): the child ended by itself (%v) before it was killed", i, seed, cmd.ProcessState)
 		}
 
-		db, err := store.OpenBadger(dir, store.BadgerOptions{})
+		db, err := badgerdb.Open(dir, badgerdb.Options{})
 		if err != nil {
-			t.Fatalf("kill %d: reopen: %v", i, err)
+			t.Fatalf("kill %d (seed %d): reopen: %v", i, seed, err)
 		}
 		c, err := chain.New(chain.Config{Params: chain.RegtestParams, DB: db})
 		if err != nil {
 			db.Close()
-			t.Fatalf("kill %d: open chain: %v", i, err)
+			t.Fatalf("kill %d (seed %d): open chain: %v", i, seed, err)
 		}
 		rep, err := c.ValidateChain(context.Background(), chaintest.Now, nil)
 		if err != nil || !rep.Valid {
 			db.Close()
-			t.Fatalf("kill %d: chain inconsistent after SIGKILL: %+v %v", i, rep, err)
+			t.Fatalf("kill %d (seed %d): chain inconsistent after SIGKILL: %+v %v", i, seed, rep, err)
 		}
 		for _, tip := range c.Tips() {
 			if !tip.MainChain {
@@ -86,9 +99,9 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as TestCrashSafety's child")
 	}
-	seed, _ := strconv.Atoi(os.Getenv("MINICHAIN_CRASH_SEED"))
-	rng := rand.New(rand.NewSource(int64(seed)))
-	db, err := store.OpenBadger(dir, store.BadgerOptions{})
+	seed, _ := strconv.ParseInt(os.Getenv("MINICHAIN_CRASH_SEED"), 10, 64)
+	rng := rand.New(rand.NewSource(seed))
+	db, err := badgerdb.Open(dir, badgerdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,6 +102,9 @@ func (e *scriptEngine) run(script []byte) error {
 		if len(op.Data) > MaxScriptElementSize {
 			return e.fail("push of %d bytes exceeds %d", len(op.Data), MaxScriptElementSize)
 		}
+		if err := CheckMinimalPush(op); err != nil {
+			return ruleError(ErrMinimalData, "input %d: %v", e.idx, err)
+		}
 		if op.Opcode > OP_16 {
 			if e.ops++; e.ops > MaxOpsPerScript {
 				return e.fail("more than %d operations", MaxOpsPerScript)

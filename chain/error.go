@@ -1,6 +1,10 @@
 package chain
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"strings"
+)
 
 // ErrorKind identifies a kind of consensus or decoding error. It implements
 // error so callers can test for it with errors.Is:
@@ -58,6 +62,7 @@ const (
 	ErrScriptFailed      = ErrorKind("ErrScriptFailed")
 	ErrScriptMalformed   = ErrorKind("ErrScriptMalformed")
 	ErrSigNotPushOnly    = ErrorKind("ErrSigNotPushOnly")
+	ErrMinimalData       = ErrorKind("ErrMinimalData") // a push not in its shortest encoding
 	ErrSigDER            = ErrorKind("ErrSigDER")
 	ErrSigHighS          = ErrorKind("ErrSigHighS")
 	ErrSigHashType       = ErrorKind("ErrSigHashType")
@@ -69,6 +74,12 @@ const (
 	ErrInvalidAncestor = ErrorKind("ErrInvalidAncestor")
 	ErrKnownInvalid    = ErrorKind("ErrKnownInvalid")
 	ErrWrongGenesis    = ErrorKind("ErrWrongGenesis")
+
+	// ErrValidationPanic: checking the object tripped a bug in the
+	// validation code. The object is treated as invalid (and its block
+	// marked so) instead of taking the node down; the description says
+	// where it happened.
+	ErrValidationPanic = ErrorKind("ErrValidationPanic")
 )
 
 // RuleError is a violation of a consensus rule or a decoding failure. Err is
@@ -94,3 +105,29 @@ type AssertError string
 
 // Error returns the assertion text.
 func (e AssertError) Error() string { return "assertion failed: " + string(e) }
+
+// ContainPanic, deferred by a validation function with a named error
+// result, turns a panic into a *RuleError of kind ErrValidationPanic: a
+// block or transaction that trips a bug is rejected like any invalid one,
+// and the node stays up. The description names the panic and the frames
+// where it happened, for the log and the bug report.
+func ContainPanic(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	pcs := make([]uintptr, 16)
+	n := runtime.Callers(3, pcs) // skip Callers, ContainPanic, gopanic
+	frames := runtime.CallersFrames(pcs[:n])
+	var at []string
+	for len(at) < 4 {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			at = append(at, fmt.Sprintf("%s (%s:%d)", f.Function, f.File[strings.LastIndexByte(f.File, '/')+1:], f.Line))
+		}
+		if !more {
+			break
+		}
+	}
+	*err = &RuleError{Err: ErrValidationPanic, Description: fmt.Sprintf("validation panicked: %v, at %s", r, strings.Join(at, " <- "))}
+}

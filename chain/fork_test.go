@@ -9,6 +9,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
 	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/node/badgerdb"
 )
 
 var (
@@ -20,7 +21,7 @@ var (
 func stores(t *testing.T, fn func(t *testing.T, db store.DB)) {
 	t.Run("memory", func(t *testing.T) { fn(t, store.NewMemory()) })
 	t.Run("badger", func(t *testing.T) {
-		db, err := store.OpenBadger(t.TempDir(), store.BadgerOptions{})
+		db, err := badgerdb.Open(t.TempDir(), badgerdb.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,11 +40,12 @@ func TestDeepReorgAndBack(t *testing.T) {
 		toAlice := chaintest.Spend([]chaintest.Prev{faucet}, []chain.TxOut{pay(alice, faucet.Value-1000)})
 		toBob := chaintest.Spend([]chaintest.Prev{faucet}, []chain.TxOut{pay(bob, faucet.Value-2000)})
 
-		// genesis -> a1 -> a2 -> a3(toAlice) -> ... -> a25
+		// a3 holds toAlice.
 		f.chainOf("a", 1, 2, "genesis")
 		f.block("a3", "a2", toAlice)
 		f.accept("a3")
 		f.chainOf("a", 4, 22, "a3")
+		f.picture(`genesis -> a1 -> ... -> a25*`)
 		f.expectTip("a25")
 		if f.utxo(outpoint(toAlice, 0)) == nil {
 			t.Fatal("alice's payment missing")
@@ -52,13 +54,15 @@ func TestDeepReorgAndBack(t *testing.T) {
 		sub := f.c.Subscribe(0)
 		defer sub.Close()
 
-		// genesis -> a1 -> a2 -> a3 -> ... -> a25
-		//                    \-> b3 -> b4(toBob) -> ... -> b30   (more work: reorg 23 deep)
+		// b4 holds toBob; b29 has more work: a reorg 23 blocks deep.
 		f.block("b3", "a2")
 		f.accept("b3")
 		f.block("b4", "b3", toBob)
 		f.accept("b4")
 		f.chainOf("b", 5, 25, "b4")
+		f.picture(`
+			genesis -> a1 -> a2 -> b3 -> ... -> b29*
+			                   \-> a3 -> ... -> a25`)
 		f.expectTip("b29")
 		if f.utxo(outpoint(toAlice, 0)) != nil || f.utxo(outpoint(toBob, 0)) == nil {
 			t.Fatal("after the reorg bob's payment must replace alice's")
@@ -92,9 +96,11 @@ func TestDeepReorgAndBack(t *testing.T) {
 			t.Fatalf("disconnected %d blocks, depth %d; want 23", disc, depth)
 		}
 
-		// genesis -> a1 -> a2 -> a3 -> ... -> a25 -> ... -> a31   (reorg back 27 deep)
-		//                    \-> b3 -> ... -> b29
+		// Back to a, 27 blocks deep.
 		f.chainOf("a", 26, 6, "a25")
+		f.picture(`
+			genesis -> a1 -> a2 -> a3 -> ... -> a31*
+			                   \-> b3 -> ... -> b29`)
 		f.expectTip("a31")
 		if f.utxo(outpoint(toAlice, 0)) == nil || f.utxo(outpoint(toBob, 0)) != nil {
 			t.Fatal("after reorging back alice's payment must be restored")
@@ -117,11 +123,13 @@ func TestDeepReorgAndBack(t *testing.T) {
 // branch wins once it has more work.
 func TestEqualWorkTie(t *testing.T) {
 	f := newForkTest(t, nil)
-	// genesis -> a1 -> a2
-	//              \-> b2          equal work: a2 stays, first seen
+	// Equal work: a2 stays, seen first.
 	f.chainOf("a", 1, 2, "genesis")
 	f.block("b2", "a1")
 	res := f.accept("b2")
+	f.picture(`
+		genesis -> a1 -> a2*
+		             \-> b2`)
 	if res.MainChain {
 		t.Fatal("b2 must not take over on a tie")
 	}
@@ -129,12 +137,14 @@ func TestEqualWorkTie(t *testing.T) {
 	if f.status("b2") != "stored" {
 		t.Fatalf("b2 status %s", f.status("b2"))
 	}
-	// genesis -> a1 -> a2
-	//              \-> b2 -> b3    more work: b3 wins
+	// More work: b3 wins.
 	f.block("b3", "b2")
 	if res := f.accept("b3"); !res.MainChain {
 		t.Fatal("b3 should be on the main chain")
 	}
+	f.picture(`
+		genesis -> a1 -> b2 -> b3*
+		             \-> a2`)
 	f.expectTip("b3")
 	// a3 ties b3 again: b3 was first.
 	f.block("a3", "a2")
@@ -152,8 +162,7 @@ func TestEqualWorkTie(t *testing.T) {
 func TestInvalidBlockOnSideBranch(t *testing.T) {
 	stores(t, func(t *testing.T, db store.DB) {
 		f := newForkTest(t, db)
-		// genesis -> a1 -> a2 -> a3
-		//              \-> b2 -> b3 -> b4(pays itself too much) -> b5
+		// b4 pays itself too much; b5 builds on it.
 		f.chainOf("a", 1, 3, "genesis")
 		f.chainOf("b", 2, 2, "a1")
 		f.expectTip("a3")
@@ -165,6 +174,9 @@ func TestInvalidBlockOnSideBranch(t *testing.T) {
 			t.Fatalf("b5: %+v %v", res, err)
 		}
 		f.reject("b4", chain.ErrBadCoinbaseValue)
+		f.picture(`
+			genesis -> a1 -> a2 -> a3*
+			             \-> b2 -> b3 -> b4! -> b5!`)
 		f.expectTip("a3")
 		if f.status("b4") != "invalid" || f.status("b5") != "invalid-ancestor" {
 			t.Fatalf("statuses b4=%s b5=%s", f.status("b4"), f.status("b5"))
@@ -181,6 +193,10 @@ func TestInvalidBlockOnSideBranch(t *testing.T) {
 		f.block("c5", "c4")
 		f.accept("c4")
 		f.accept("c5")
+		f.picture(`
+			genesis -> a1 -> b2 -> b3 -> c4 -> c5*
+			                         \-> b4! -> b5!
+			             \-> a2 -> a3`)
 		f.expectTip("c5")
 	})
 }
@@ -196,18 +212,20 @@ func TestOutputOnBothBranches(t *testing.T) {
 		spend := chaintest.Spend([]chaintest.Prev{{OutPoint: outpoint(tx, 0), Value: faucet.Value - 1000, Key: alice}},
 			[]chain.TxOut{pay(bob, faucet.Value-2000)})
 
-		// genesis -> a1(tx) -> a2
+		// a1 holds tx.
 		f.block("a1", "genesis", tx)
 		f.accept("a1")
 		f.chainOf("a", 2, 1, "a1")
 		f.expectTip("a2")
-		// genesis -> a1(tx) -> a2
-		//        \-> b1(tx) -> b2(spend) -> b3     (tx's output spent on b only)
+		// b1 holds tx too, b2 spends its output: spent on b only.
 		f.block("b1", "genesis", tx)
 		f.block("b2", "b1", spend)
 		f.accept("b1")
 		f.accept("b2")
 		f.chainOf("b", 3, 1, "b2")
+		f.picture(`
+			genesis -> b1 -> b2 -> b3*
+			       \-> a1 -> a2`)
 		f.expectTip("b3")
 		if f.utxo(outpoint(tx, 0)) != nil || f.utxo(outpoint(spend, 0)) == nil {
 			t.Fatal("on b, tx's output is spent by spend")
@@ -216,8 +234,11 @@ func TestOutputOnBothBranches(t *testing.T) {
 		if loc != f.blocks["b1"].BlockHash() {
 			t.Fatal("tx index must point at b1")
 		}
-		// genesis -> a1(tx) -> a2 -> a3 -> a4     (back to a: the output is unspent again)
+		// Back to a: the output is unspent again.
 		f.chainOf("a", 3, 2, "a2")
+		f.picture(`
+			genesis -> a1 -> ... -> a4*
+			       \-> b1 -> b2 -> b3`)
 		f.expectTip("a4")
 		if e := f.utxo(outpoint(tx, 0)); e == nil || e.Height != 1 {
 			t.Fatalf("tx output after switching back: %+v", e)
@@ -252,7 +273,7 @@ func TestConnectRules(t *testing.T) {
 	b := chaintest.Spend([]chaintest.Prev{faucet}, []chain.TxOut{pay(bob, 1000)})
 	f.chainOf("m", 1, 2, "genesis")
 
-	// genesis -> m1 -> m2 -> x3(a, b)     two txs spend the faucet in one block
+	// x3 holds a and b, two transactions spending the faucet.
 	f.block("x3", "m2", a, b)
 	f.reject("x3", chain.ErrDoubleSpend)
 	// Spending an output that does not exist.
@@ -458,7 +479,7 @@ func TestOrphanMissingAncestor(t *testing.T) {
 
 func TestReopenAndWrongNetwork(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.OpenBadger(dir, store.BadgerOptions{})
+	db, err := badgerdb.Open(dir, badgerdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +491,7 @@ func TestReopenAndWrongNetwork(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = store.OpenBadger(dir, store.BadgerOptions{})
+	db, err = badgerdb.Open(dir, badgerdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package chain_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/minichain/minichain/chain"
@@ -20,6 +22,7 @@ type forkTest struct {
 	c      *chain.Chain
 	miner  *chaintest.Key
 	blocks map[string]*chain.Block
+	order  []string // names in the order they were built
 	height map[string]int32
 	names  map[chain.Hash]string
 }
@@ -35,7 +38,7 @@ func newForkTest(t *testing.T, db store.DB) *forkTest {
 		t.Fatal(err)
 	}
 	f := &forkTest{t: t, p: p, db: db, c: c, miner: chaintest.NewKey("miner"),
-		blocks: map[string]*chain.Block{"genesis": p.GenesisBlock},
+		blocks: map[string]*chain.Block{"genesis": p.GenesisBlock}, order: []string{"genesis"},
 		height: map[string]int32{"genesis": 0},
 		names:  map[chain.Hash]string{p.GenesisHash: "genesis"}}
 	return f
@@ -72,6 +75,7 @@ func (f *forkTest) blockWith(name, parent string, mutate func(b *chain.Block), t
 	}
 	chaintest.Solve(f.p, &b.Header)
 	f.blocks[name] = b
+	f.order = append(f.order, name)
 	f.height[name] = h
 	f.names[b.BlockHash()] = name
 	return b
@@ -180,4 +184,171 @@ func pay(key *chaintest.Key, value uint64) chain.TxOut {
 
 func outpoint(tx *chain.Tx, i uint32) chain.OutPoint {
 	return chain.OutPoint{Hash: tx.TxHash(), Index: i}
+}
+
+// picture checks the block tree the chain holds against want, a picture in
+// the style of btcd's fullblocktests:
+//
+//	genesis -> a1 -> a2 -> a3 -> ... -> a25
+//	                  \-> b3 -> ... -> b29*
+//
+// Every named block the chain has stored is drawn: the main chain on the
+// first line, each side branch on a line of its own starting right after
+// its parent's name, the branches of the rightmost parents first. A run of four or more consecutive blocks with one
+// prefix, nothing branching off inside it and no marks shows its ends
+// around "...". "*" marks the tip, "!" a block found invalid (itself or an
+// ancestor). Orphans and dropped blocks are not stored, so not drawn.
+// Leading indentation common to all lines of want is ignored.
+func (f *forkTest) picture(want string) {
+	f.t.Helper()
+	if got, w := f.draw(), dedent(want); got != w {
+		f.t.Fatalf("the chain's block tree is\n%s\nthe test's picture says\n%s", got, w)
+	}
+}
+
+// draw renders the stored named blocks as picture describes.
+func (f *forkTest) draw() string {
+	type node struct {
+		name     string
+		info     chain.BlockInfo
+		children []*node
+	}
+	nodes := map[chain.Hash]*node{}
+	for _, name := range f.order {
+		h := f.blocks[name].BlockHash()
+		info, err := f.c.BlockInfo(h)
+		if err != nil {
+			continue // not stored: an orphan, dropped or rejected before storing
+		}
+		nodes[h] = &node{name: name, info: info}
+	}
+	for _, name := range f.order {
+		b := f.blocks[name]
+		n, p := nodes[b.BlockHash()], nodes[b.Header.PrevBlock]
+		if n != nil && p != nil {
+			p.children = append(p.children, n)
+		}
+	}
+	tip := f.c.BestSnapshot().Hash
+	label := func(n *node) string {
+		s := n.name
+		if n.info.Hash == tip {
+			s += "*"
+		}
+		if strings.HasPrefix(n.info.Status, "invalid") {
+			s += "!"
+		}
+		return s
+	}
+	// next is the continuation of a line: the main-chain child, else the
+	// first child built.
+	next := func(n *node) *node {
+		for _, k := range n.children {
+			if k.info.MainChain {
+				return k
+			}
+		}
+		if len(n.children) > 0 {
+			return n.children[0]
+		}
+		return nil
+	}
+	// Inner blocks of a run must be plain: nothing branches off them and
+	// they carry no mark.
+	plain := func(n *node) bool { return len(n.children) <= 1 && label(n) == n.name }
+	var lines []string
+	var drawLine func(start *node, col int, prefix string)
+	drawLine = func(start *node, col int, prefix string) {
+		var path []*node
+		for n := start; n != nil; n = next(n) {
+			path = append(path, n)
+		}
+		type cell struct {
+			text string
+			n    *node // nil for "..."
+		}
+		var cells []cell
+		for i := 0; i < len(path); {
+			j := i
+			for j+1 < len(path) && consecutive(path[j].name, path[j+1].name) && (j == i || plain(path[j])) {
+				j++
+			}
+			if j-i >= 3 {
+				cells = append(cells, cell{label(path[i]), path[i]}, cell{"...", nil}, cell{label(path[j]), path[j]})
+			} else {
+				for k := i; k <= j; k++ {
+					cells = append(cells, cell{label(path[k]), path[k]})
+				}
+			}
+			i = j + 1
+		}
+		line := strings.Repeat(" ", col) + prefix
+		var branches []func()
+		for i, c := range cells {
+			if i > 0 {
+				line += " -> "
+			}
+			line += c.text
+			if c.n == nil {
+				continue
+			}
+			end := len(line)
+			cont := next(c.n)
+			for _, k := range c.n.children {
+				if k != cont {
+					branches = append(branches, func() { drawLine(k, end, `\-> `) })
+				}
+			}
+		}
+		lines = append(lines, line)
+		// Rightmost first, so no branch line passes under another's start.
+		for i := len(branches) - 1; i >= 0; i-- {
+			branches[i]()
+		}
+	}
+	if g := nodes[f.p.GenesisHash]; g != nil {
+		drawLine(g, 0, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// consecutive reports whether b's name continues a's: one prefix, the
+// number one higher (a9 -> a10).
+func consecutive(a, b string) bool {
+	pa, na := splitName(a)
+	pb, nb := splitName(b)
+	return pa == pb && na >= 0 && nb == na+1
+}
+
+func splitName(s string) (string, int) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	n, err := strconv.Atoi(s[i:])
+	if err != nil {
+		return s, -1
+	}
+	return s[:i], n
+}
+
+// dedent drops blank lines around s, trailing spaces and the leading
+// whitespace all lines share.
+func dedent(s string) string {
+	lines := strings.Split(strings.Trim(s, "\n"), "\n")
+	prefix, first := "", true
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+		ws := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if first {
+			prefix, first = ws, false
+		}
+		for !strings.HasPrefix(ws, prefix) {
+			prefix = prefix[:len(prefix)-1]
+		}
+	}
+	for i := range lines {
+		lines[i] = strings.TrimPrefix(lines[i], prefix)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -10,6 +10,24 @@ func hashPair(left, right Hash) Hash {
 	return DoubleSHA256(buf[:])
 }
 
+// nextLevel hashes a level of a Merkle tree into the one above it: pairs
+// with SHA-256d, the last node of an odd level paired with itself. mutated
+// reports two equal adjacent nodes (see CalcMerkleRoot). Every tree in this
+// package, and the explorer's pictures, are built with it.
+func nextLevel(level []Hash) (next []Hash, mutated bool) {
+	next = make([]Hash, 0, (len(level)+1)/2)
+	for i := 0; i < len(level); i += 2 {
+		j := i + 1
+		if j == len(level) {
+			j = i
+		} else if level[i] == level[j] {
+			mutated = true
+		}
+		next = append(next, hashPair(level[i], level[j]))
+	}
+	return next, mutated
+}
+
 // CalcMerkleRoot returns Bitcoin's Merkle root of the leaves: pairs are
 // hashed with SHA-256d and the last node of an odd level is paired with
 // itself.
@@ -22,22 +40,24 @@ func CalcMerkleRoot(leaves []Hash) (root Hash, mutated bool) {
 	if len(leaves) == 0 {
 		return ZeroHash, false
 	}
-	level := append([]Hash(nil), leaves...)
+	level := leaves
 	for len(level) > 1 {
-		next := level[:0:0]
-		for i := 0; i < len(level); i += 2 {
-			if i+1 < len(level) {
-				if level[i] == level[i+1] {
-					mutated = true
-				}
-				next = append(next, hashPair(level[i], level[i+1]))
-			} else {
-				next = append(next, hashPair(level[i], level[i]))
-			}
-		}
-		level = next
+		var m bool
+		level, m = nextLevel(level)
+		mutated = mutated || m
 	}
 	return level[0], mutated
+}
+
+// MerkleTree returns every level of the tree over leaves, the leaves first
+// and the root last: what a picture of the tree shows.
+func MerkleTree(leaves []Hash) [][]Hash {
+	levels := [][]Hash{leaves}
+	for cur := leaves; len(cur) > 1; {
+		cur, _ = nextLevel(cur)
+		levels = append(levels, cur)
+	}
+	return levels
 }
 
 // MerkleProof proves that a leaf is at Index among TxCount leaves of a tree:
@@ -65,23 +85,13 @@ func BuildMerkleProof(leaves []Hash, index int) (proof MerkleProof, ok bool) {
 		return MerkleProof{}, false
 	}
 	proof = MerkleProof{Index: uint32(index), TxCount: uint32(len(leaves))}
-	level := append([]Hash(nil), leaves...)
 	pos := index
-	for len(level) > 1 {
+	for level := leaves; len(level) > 1; level, _ = nextLevel(level) {
 		sib := pos ^ 1
 		if sib >= len(level) {
 			sib = pos // odd level: the last node is paired with itself
 		}
 		proof.Branch = append(proof.Branch, level[sib])
-		next := level[:0:0]
-		for i := 0; i < len(level); i += 2 {
-			j := i + 1
-			if j >= len(level) {
-				j = i
-			}
-			next = append(next, hashPair(level[i], level[j]))
-		}
-		level = next
 		pos /= 2
 	}
 	return proof, true
@@ -93,26 +103,40 @@ func BuildMerkleProof(leaves []Hash, index int) (proof MerkleProof, ok bool) {
 // sibling of the last node of an odd level that is not the node itself.
 // Miners use it to recompute the root when only the coinbase changes.
 func MerkleRootFromProof(leaf Hash, proof MerkleProof) (root Hash, ok bool) {
-	if proof.TxCount == 0 || proof.Index >= proof.TxCount || len(proof.Branch) != merkleDepth(proof.TxCount) {
+	path, ok := MerklePath(leaf, proof)
+	if !ok {
 		return Hash{}, false
 	}
+	return path[len(path)-1], true
+}
+
+// MerklePath returns the nodes on the way from leaf up to the root that the
+// proof leads to, the leaf first and the root last, with ok as for
+// MerkleRootFromProof.
+func MerklePath(leaf Hash, proof MerkleProof) (path []Hash, ok bool) {
+	if proof.TxCount == 0 || proof.Index >= proof.TxCount || len(proof.Branch) != merkleDepth(proof.TxCount) {
+		return nil, false
+	}
+	path = make([]Hash, 0, len(proof.Branch)+1)
 	node, pos, width := leaf, proof.Index, proof.TxCount
+	path = append(path, node)
 	for _, sib := range proof.Branch {
 		switch {
 		case pos%2 == 1:
 			node = hashPair(sib, node)
 		case pos+1 == width: // last node of an odd level
 			if sib != node {
-				return Hash{}, false
+				return nil, false
 			}
 			node = hashPair(node, node)
 		default:
 			node = hashPair(node, sib)
 		}
+		path = append(path, node)
 		pos /= 2
 		width = (width + 1) / 2
 	}
-	return node, true
+	return path, true
 }
 
 // VerifyMerkleProof checks that leaf sits at proof.Index in a tree of

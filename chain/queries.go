@@ -59,6 +59,13 @@ func (c *Chain) OrphanCount() int {
 	return c.orphans.len()
 }
 
+// HaveOrphan reports whether the block waits in the orphan pool.
+func (c *Chain) HaveOrphan(h Hash) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.orphans.has(h)
+}
+
 // BlockInfo describes a block in the index.
 type BlockInfo struct {
 	Hash          Hash

@@ -116,13 +116,16 @@ func IsPushOnly(script []byte) bool {
 	return true
 }
 
-// AppendPush appends the minimal push of data to a script.
+// AppendPush appends the minimal push of data to a script: the only push
+// of it that consensus accepts (CheckMinimalPush).
 func AppendPush(script, data []byte) []byte {
 	switch n := len(data); {
 	case n == 0:
 		return append(script, OP_0)
 	case n == 1 && data[0] >= 1 && data[0] <= 16:
 		return append(script, OP_1-1+data[0])
+	case n == 1 && data[0] == 0x81:
+		return append(script, OP_1NEGATE)
 	case n <= 0x4b:
 		script = append(script, byte(n))
 	case n <= 0xff:
@@ -133,6 +136,41 @@ func AppendPush(script, data []byte) []byte {
 		script = append(script, OP_PUSHDATA4, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	}
 	return append(script, data...)
+}
+
+// CheckMinimalPush checks that a push operation uses the shortest encoding
+// of its data, as AppendPush writes it: OP_0 for nothing, OP_1..OP_16 and
+// OP_1NEGATE for the single bytes 1..16 and 0x81, a direct push up to 75
+// bytes, then OP_PUSHDATA1, OP_PUSHDATA2. Bitcoin enforces this as relay
+// policy (MINIMALDATA); here it is a consensus rule for every push a script
+// executes, so a relayed transaction cannot be re-encoded under another txid.
+// Operations that push nothing are not checked.
+func CheckMinimalPush(op ScriptOp) error {
+	c, n := op.Opcode, len(op.Data)
+	if c > OP_PUSHDATA4 {
+		return nil
+	}
+	var want byte
+	switch {
+	case n == 0:
+		want = OP_0
+	case n == 1 && op.Data[0] >= 1 && op.Data[0] <= 16:
+		want = OP_1 - 1 + op.Data[0]
+	case n == 1 && op.Data[0] == 0x81:
+		want = OP_1NEGATE
+	case n <= 0x4b:
+		want = byte(n)
+	case n <= 0xff:
+		want = OP_PUSHDATA1
+	case n <= 0xffff:
+		want = OP_PUSHDATA2
+	default:
+		want = OP_PUSHDATA4
+	}
+	if c != want {
+		return ruleError(ErrMinimalData, "push of %d bytes with opcode %#02x, the minimal encoding is %#02x", n, c, want)
+	}
+	return nil
 }
 
 // ScriptClass is the standard form of a locking script.

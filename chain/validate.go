@@ -18,7 +18,8 @@ import (
 const LockTimeThreshold = 500_000_000
 
 // CheckTxSanity runs the context-free checks of a transaction.
-func CheckTxSanity(tx *Tx, p *Params) error {
+func CheckTxSanity(tx *Tx, p *Params) (err error) {
+	defer ContainPanic(&err)
 	if len(tx.TxIn) == 0 {
 		return ruleError(ErrNoTxInputs, "transaction has no inputs")
 	}
@@ -35,8 +36,18 @@ func CheckTxSanity(tx *Tx, p *Params) error {
 	if size == 2*HashSize {
 		return ruleError(ErrTxTooBig, "transaction of exactly 64 bytes is not allowed")
 	}
+	// The decoder refuses longer scripts; a transaction built in memory
+	// (mined here, or by a tool) must not get around that.
+	for i := range tx.TxIn {
+		if n := len(tx.TxIn[i].SigScript); n > MaxScriptSize {
+			return ruleError(ErrScriptTooBig, "input %d: signature script of %d bytes exceeds %d", i, n, MaxScriptSize)
+		}
+	}
 	var total uint64
 	for i := range tx.TxOut {
+		if n := len(tx.TxOut[i].PkScript); n > MaxScriptSize {
+			return ruleError(ErrScriptTooBig, "output %d: locking script of %d bytes exceeds %d", i, n, MaxScriptSize)
+		}
 		v := tx.TxOut[i].Value
 		if v > MaxMoney {
 			return ruleError(ErrBadTxOutValue, "output %d value %d exceeds the maximum %d", i, v, uint64(MaxMoney))
@@ -77,7 +88,8 @@ func CheckBlockSanity(b *Block, p *Params) error {
 }
 
 // checkBlockSanity is CheckBlockSanity returning the txids it computed.
-func checkBlockSanity(b *Block, p *Params) ([]Hash, error) {
+func checkBlockSanity(b *Block, p *Params) (_ []Hash, err error) {
+	defer ContainPanic(&err)
 	hash := b.BlockHash()
 	if err := CheckProofOfWork(hash, b.Header.Bits, p.PowLimit); err != nil {
 		return nil, err
@@ -122,7 +134,8 @@ func checkBlockSanity(b *Block, p *Params) ([]Hash, error) {
 // CheckBlockHeaderContext checks a header against its parent and the current
 // time: the bits the difficulty rule requires, a time after the parent's
 // median time past and no further ahead of now than MaxFutureBlockTime.
-func CheckBlockHeaderContext(h *Header, parent HeaderCtx, p *Params, now time.Time) error {
+func CheckBlockHeaderContext(h *Header, parent HeaderCtx, p *Params, now time.Time) (err error) {
+	defer ContainPanic(&err)
 	if h.Version < 1 {
 		return ruleError(ErrBadVersion, "block version %d is below 1", h.Version)
 	}
@@ -167,6 +180,7 @@ func IsFinalTx(tx *Tx, height int32, blockTime int64) bool {
 // It returns the fee and the spent entries, in input order, and changes
 // nothing.
 func CheckTxInputs(tx *Tx, height int32, view *UtxoView, p *Params) (fee uint64, prev []*UtxoEntry, err error) {
+	defer ContainPanic(&err)
 	prev = make([]*UtxoEntry, len(tx.TxIn))
 	var in uint64
 	for i := range tx.TxIn {
@@ -225,7 +239,8 @@ func CheckScripts(jobs []ScriptJob, workers int) error {
 	if workers > len(jobs) {
 		workers = len(jobs)
 	}
-	run := func(j *ScriptJob) error {
+	run := func(j *ScriptJob) (err error) {
+		defer ContainPanic(&err) // also on the workers' goroutines, where nothing else could catch it
 		return verifyScript(j.Tx.TxIn[j.Index].SigScript, j.PkScript, j.Tx, j.Index, j.Amount, j.SigHashes, j.Cache)
 	}
 	if workers <= 1 {
@@ -282,13 +297,14 @@ type ConnectOptions struct {
 // It checks the coinbase height and value, lock times, every input (exists,
 // unspent, mature, spent once in the block) and every script. On error the
 // view is left partly modified and must be discarded.
-func ConnectBlock(b *Block, txids []Hash, height int32, prevMTP int64, view *UtxoView, p *Params, opts ConnectOptions) ([]SpentOutput, error) {
+func ConnectBlock(b *Block, txids []Hash, height int32, prevMTP int64, view *UtxoView, p *Params, opts ConnectOptions) (_ []SpentOutput, err error) {
+	defer ContainPanic(&err)
 	if len(txids) != len(b.Transactions) {
 		return nil, AssertError("ConnectBlock: txids do not match the block")
 	}
 	cb := b.Transactions[0]
-	if got, err := ExtractCoinbaseHeight(cb); err != nil || got != height {
-		return nil, ruleError(ErrBadCoinbaseHeight, "coinbase carries height %d (%v), block is at height %d", got, err, height)
+	if err := CheckCoinbaseHeight(cb, height); err != nil {
+		return nil, err
 	}
 	var (
 		fees  uint64

@@ -49,102 +49,125 @@ func (c *Chain) ValidateChain(ctx context.Context, now time.Time, progress func(
 		}
 		rep.Height = tipNode.height
 		view := NewUtxoView(nil)
-		fail := func(h int32, err error) error {
-			rep.BadHeight, rep.Error = h, err.Error()
+		bad, err := c.replayMainChain(ctx, t, tipNode, view, now, &rep, progress)
+		if err == nil && bad == nil {
+			rep.Utxos = view.Len()
+			if bad, err = compareUtxoSet(t, view); bad != nil {
+				rep.BadHeight = rep.Height
+			}
+		}
+		if bad != nil {
+			rep.Error = bad.Error()
 			return nil
 		}
-		// The tip's ancestors by height, found in one walk (looking each
-		// one up from the tip would cost the square of the height).
-		path := make([]*blockNode, tipNode.height+1)
-		for n := tipNode; n != nil; n = n.parent {
-			path[n.height] = n
-		}
-		var parent *blockNode
-		for h := int32(0); h <= tipNode.height; h++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			hb, err := t.Get(heightKey(h))
-			if err != nil {
-				return fail(h, fmt.Errorf("height index: %w", err))
-			}
-			var hash Hash
-			copy(hash[:], hb)
-			blk, err := c.loadBlock(t, hash)
-			if err != nil {
-				if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrBlockNotFound) {
-					return fail(h, err)
-				}
-				return err
-			}
-			node := path[h]
-			if node == nil || node.hash != hash {
-				return fail(h, fmt.Errorf("height index names %s, the tip's ancestor is another block", hash))
-			}
-			if h == 0 {
-				if hash != c.params.GenesisHash {
-					return fail(h, fmt.Errorf("block 0 is %s, not the genesis block", hash))
-				}
-				for i, txid := range blk.TxHashes() {
-					view.AddTxOuts(blk.Transactions[i], txid, 0, false)
-				}
-			} else {
-				txids, err := checkBlockSanity(blk, c.params)
-				if err != nil {
-					return fail(h, err)
-				}
-				if blk.Header.PrevBlock != parent.hash {
-					return fail(h, fmt.Errorf("block %s does not link to %s", hash, parent.hash))
-				}
-				if err := CheckBlockHeaderContext(&blk.Header, parent, c.params, now); err != nil {
-					return fail(h, err)
-				}
-				if _, err := ConnectBlock(blk, txids, h, CalcPastMedianTime(parent), view, c.params, c.connOpts); err != nil {
-					return fail(h, err)
-				}
-			}
-			parent = node
-			rep.Blocks++
-			if progress != nil {
-				progress(h, tipNode.height)
-			}
-		}
-		rep.Utxos = view.Len()
-		stored := 0
-		var mismatch error
-		err = t.Iterate([]byte{prefixUtxo}, func(k, v []byte) error {
-			stored++
-			if len(k) != 1+HashSize+4 {
-				mismatch = corruptf("utxo key of %d bytes", len(k))
-				return mismatch
-			}
-			var op OutPoint
-			copy(op.Hash[:], k[1:])
-			op.Index = binary.BigEndian.Uint32(k[1+HashSize:])
-			want, _ := view.Lookup(op)
-			got, err := decodeUtxoEntry(v)
-			if err != nil {
-				mismatch = err
-				return err
-			}
-			if want == nil || want.Value != got.Value || want.Height != got.Height ||
-				want.IsCoinbase != got.IsCoinbase || !bytes.Equal(want.PkScript, got.PkScript) {
-				mismatch = fmt.Errorf("stored UTXO set differs from the recomputed one at %s:%d", op.Hash, op.Index)
-				return mismatch
-			}
-			return nil
-		})
-		if mismatch != nil {
-			return fail(rep.Height, mismatch)
-		}
-		if err != nil {
-			return err
-		}
-		if stored != rep.Utxos {
-			return fail(rep.Height, fmt.Errorf("stored UTXO set has %d entries, recomputed %d", stored, rep.Utxos))
-		}
-		rep.Valid = true
-		return nil
+		rep.Valid = err == nil
+		return err
 	})
 	return rep, err
+}
+
+// replayMainChain re-checks every main-chain block up to tip from genesis,
+// applying each to view. bad is the first rule violation or inconsistency
+// (rep.BadHeight says where); err a failure to read or a cancelled ctx.
+func (c *Chain) replayMainChain(ctx context.Context, t store.Txn, tip *blockNode, view *UtxoView, now time.Time,
+	rep *ValidationReport, progress func(height, tip int32)) (bad, err error) {
+	fail := func(h int32, err error) (error, error) {
+		rep.BadHeight = h
+		return err, nil
+	}
+	// The tip's ancestors by height, found in one walk (looking each one
+	// up from the tip would cost the square of the height).
+	path := make([]*blockNode, tip.height+1)
+	for n := tip; n != nil; n = n.parent {
+		path[n.height] = n
+	}
+	for h := int32(0); h <= tip.height; h++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hb, err := t.Get(heightKey(h))
+		if err != nil {
+			return fail(h, fmt.Errorf("height index: %w", err))
+		}
+		var hash Hash
+		copy(hash[:], hb)
+		blk, err := c.loadBlock(t, hash)
+		if err != nil {
+			if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrBlockNotFound) {
+				return fail(h, err)
+			}
+			return nil, err
+		}
+		node := path[h]
+		if node == nil || node.hash != hash {
+			return fail(h, fmt.Errorf("height index names %s, the tip's ancestor is another block", hash))
+		}
+		if h == 0 {
+			if hash != c.params.GenesisHash {
+				return fail(h, fmt.Errorf("block 0 is %s, not the genesis block", hash))
+			}
+			for i, txid := range blk.TxHashes() {
+				view.AddTxOuts(blk.Transactions[i], txid, 0, false)
+			}
+		} else if err := c.recheckBlock(blk, node, view, now); err != nil {
+			return fail(h, err)
+		}
+		rep.Blocks++
+		if progress != nil {
+			progress(h, tip.height)
+		}
+	}
+	return nil, nil
+}
+
+// recheckBlock runs every check of block n again (sanity, header context,
+// connection) and applies it to view.
+func (c *Chain) recheckBlock(blk *Block, n *blockNode, view *UtxoView, now time.Time) error {
+	txids, err := checkBlockSanity(blk, c.params)
+	if err != nil {
+		return err
+	}
+	if blk.Header.PrevBlock != n.parent.hash {
+		return fmt.Errorf("block %s does not link to %s", n.hash, n.parent.hash)
+	}
+	if err := CheckBlockHeaderContext(&blk.Header, n.parent, c.params, now); err != nil {
+		return err
+	}
+	_, err = ConnectBlock(blk, txids, n.height, CalcPastMedianTime(n.parent), view, c.params, c.connOpts)
+	return err
+}
+
+// compareUtxoSet compares the stored UTXO set with the recomputed one. bad
+// is the first difference; err a failure to read.
+func compareUtxoSet(t store.Txn, view *UtxoView) (bad, err error) {
+	stored := 0
+	err = t.Iterate([]byte{prefixUtxo}, func(k, v []byte) error {
+		stored++
+		if len(k) != 1+HashSize+4 {
+			bad = corruptf("utxo key of %d bytes", len(k))
+			return bad
+		}
+		var op OutPoint
+		copy(op.Hash[:], k[1:])
+		op.Index = binary.BigEndian.Uint32(k[1+HashSize:])
+		want, _ := view.Lookup(op)
+		got, derr := decodeUtxoEntry(v)
+		if derr != nil {
+			bad = derr
+			return bad
+		}
+		if want == nil || want.Value != got.Value || want.Height != got.Height ||
+			want.IsCoinbase != got.IsCoinbase || !bytes.Equal(want.PkScript, got.PkScript) {
+			bad = fmt.Errorf("stored UTXO set differs from the recomputed one at %s:%d", op.Hash, op.Index)
+			return bad
+		}
+		return nil
+	})
+	if bad != nil {
+		return bad, nil
+	}
+	if err == nil && stored != view.Len() {
+		bad = fmt.Errorf("stored UTXO set has %d entries, recomputed %d", stored, view.Len())
+	}
+	return bad, err
 }

@@ -2,48 +2,28 @@ package node_test
 
 import (
 	"context"
-	"io"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/minichain/minichain/chain"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/node"
+	"github.com/minichain/minichain/node/badgerdb"
+	"github.com/minichain/minichain/node/nodetest"
 )
 
 // benchNode starts a regtest node for a benchmark: p2p on loopback, a
 // Badger store in a temporary directory, quiet logs.
 func benchNode(b *testing.B, bootstrap []string, p2pOn bool) (*node.Node, func()) {
 	b.Helper()
-	cfg := node.Config{Params: chain.RegtestParams, DataDir: b.TempDir(), APIAddr: "127.0.0.1:0", MinerThreads: 1,
-		MinerInterval: -1, Output: io.Discard, Bootstrap: bootstrap}
-	if p2pOn {
-		cfg.P2PListen = []string{"/ip4/127.0.0.1/tcp/0"}
-	}
-	n, err := node.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	if err := n.Miner().WaitRunning(ctx); err != nil {
-		b.Fatal(err)
-	}
-	return n, func() { cancel(); <-done }
+	n := nodetest.Start(b, nodetest.Options{P2P: p2pOn, Bootstrap: bootstrap, Quiet: true})
+	return n.Node, n.Stop
 }
 
 func benchWait(b *testing.B, timeout time.Duration, what string, cond func() bool) {
 	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	nodetest.WaitFor(b, timeout, what, cond)
 }
 
 // tipTimes records when each node connected each block.
@@ -170,7 +150,7 @@ func BenchmarkInitialSync(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Local: the same blocks into a fresh Badger-backed chain.
 		b.StopTimer()
-		db, err := store.OpenBadger(b.TempDir(), store.BadgerOptions{})
+		db, err := badgerdb.Open(b.TempDir(), badgerdb.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,13 +3,13 @@ package node
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/wallet"
 )
 
 // Config configures a node.
@@ -50,13 +50,14 @@ type Config struct {
 	// WalletPassphrase encrypts the node's wallet; nil stores it
 	// unencrypted (with a warning at every start).
 	WalletPassphrase []byte
+	// MaxFeeRate is the highest fee rate, in base units per byte, the
+	// node's wallet pays unless a payment is forced (default
+	// wallet.DefaultMaxFeeRate).
+	MaxFeeRate uint64
 	// Version is reported by the status endpoint.
 	Version string
 	// Logger receives the node's log lines (default: discard).
 	Logger *slog.Logger
-	// Output receives the one-time display of a new wallet's mnemonic
-	// (default os.Stderr). It never goes to the logger.
-	Output io.Writer
 }
 
 // Files and directories inside the data directory.
@@ -113,8 +114,8 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.Output == nil {
-		c.Output = os.Stderr
+	if c.MaxFeeRate == 0 {
+		c.MaxFeeRate = wallet.DefaultMaxFeeRate
 	}
 	return nil
 }

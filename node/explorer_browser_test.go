@@ -205,7 +205,7 @@ func TestExplorerBrowser(t *testing.T) {
 	f := buildExplorerChain(t, n1)
 	n2 := startNetNode(t, []string{n1.p2pAddr()}, fast)
 	waitFor(t, 60*time.Second, "the second node to sync", func() bool {
-		return n2.tip() == n1.tip() && len(n1.Peers().Peers) > 0 && n1.Peers().Peers[0].BestHeight == n1.Chain().BestSnapshot().Height
+		return n2.tip() == n1.tip() && len(n1.Views().Peers().Peers) > 0 && n1.Views().Peers().Peers[0].BestHeight == n1.Chain().BestSnapshot().Height
 	})
 	t.Logf("chain and network ready in %s", time.Since(started).Round(time.Millisecond))
 

@@ -618,7 +618,7 @@ func TestExplorerPeers(t *testing.T) {
 	n2 := startNetNode(t, []string{n1.p2pAddr()}, func(c *node.Config) { c.Version = ua })
 	n1.mine(3)
 	waitFor(t, 30*time.Second, "the peers to connect and exchange status", func() bool {
-		for _, p := range n1.Peers().Peers {
+		for _, p := range n1.Views().Peers().Peers {
 			if p.ID == n2.peerID().String() && p.BestHeight >= 0 && p.UserAgent != "" {
 				return true
 			}
@@ -626,10 +626,10 @@ func TestExplorerPeers(t *testing.T) {
 		return false
 	})
 	body := n1.explorerOK("/peers")
-	var peer = n1.Peers().Peers[0]
+	var peer = n1.Views().Peers().Peers[0]
 	for _, want := range []string{
 		`<td class="mono break">` + n1.peerID().String() + `</td>`, // this node
-		n1.Status().Multiaddrs[0],
+		n1.Views().Status().Multiaddrs[0],
 		`data-peer="` + n2.peerID().String() + `"`,
 		strings.Split(peer.Addrs[0], "/p2p/")[0] + "/p2p/" + peer.ID, // the peer's full multiaddr
 		`<td class="num">` + strconv.Itoa(int(peer.BestHeight)) + `</td>`,
@@ -653,7 +653,7 @@ func TestExplorerPeers(t *testing.T) {
 func TestExplorerInternalError(t *testing.T) {
 	tn := startNode(t, "", nil)
 	tn.mine(2)
-	node.CloseStoreForTest(tn.Node)
+	node.CloseStoreForTest(tn.Node.Node)
 	for _, p := range []string{"/", "/block/1", "/address/" + wallet.NewAddress([20]byte{1}, chain.RegtestParams).String()} {
 		status, h, body := tn.explorerGet(p)
 		if status != http.StatusInternalServerError || !strings.Contains(body, "Something went wrong") {

@@ -2,13 +2,12 @@ package node
 
 import (
 	"errors"
-	"regexp"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/node/query"
 )
 
 // metrics are the node's Prometheus series, on a registry of its own so
@@ -54,20 +53,24 @@ func (m *metrics) gaugeFunc(name, help string, fn func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
 }
 
-var camel = regexp.MustCompile(`([a-z0-9])([A-Z])`)
-
 // reasonOf names an error for a metric label and an API error code: the
 // snake_case of its rule kind ("ErrSpendTooHigh" -> "spend_too_high"), or
 // "other".
 func reasonOf(err error) string {
 	var re *chain.RuleError
 	if errors.As(err, &re) {
-		return kindCode(re.Err)
+		return query.KindCode(re.Err)
 	}
 	return "other"
 }
 
-func kindCode(k chain.ErrorKind) string {
-	s := strings.TrimPrefix(string(k), "Err")
-	return strings.ToLower(camel.ReplaceAllString(s, "${1}_${2}"))
+// registerGauges adds the series read at scrape time.
+func (n *Node) registerGauges() {
+	m := n.metrics
+	m.gaugeFunc("minichain_mempool_txs", "Transactions in the mempool.", func() float64 { return float64(n.mempool.Count()) })
+	m.gaugeFunc("minichain_mempool_bytes", "Serialized size of the mempool.", func() float64 { return float64(n.mempool.Bytes()) })
+	m.gaugeFunc("minichain_mempool_orphans", "Orphan transactions waiting for parents.", func() float64 { return float64(n.mempool.OrphanCount()) })
+	m.gaugeFunc("minichain_hashrate", "The miner's hashes per second.", func() float64 { return n.miner.Stats().HashesPerSec })
+	m.gaugeFunc("minichain_blocks_mined_total", "Blocks found by this node's miner.", func() float64 { return float64(n.miner.Stats().BlocksFound) })
+	m.height.Set(float64(n.chain.BestSnapshot().Height))
 }

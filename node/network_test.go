@@ -22,6 +22,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
 	"github.com/minichain/minichain/node"
+	"github.com/minichain/minichain/node/nodetest"
 	"github.com/minichain/minichain/p2p"
 )
 
@@ -44,27 +45,14 @@ func (tn *testNode) p2pAddr() string { return tn.P2P().Addrs()[0] }
 
 func (tn *testNode) peerID() peer.ID { return tn.P2P().ID() }
 
-func (tn *testNode) connectedTo(other *testNode) bool {
-	for _, p := range tn.P2P().Peers() {
-		if p.ID == other.peerID().String() {
-			return true
-		}
-	}
-	return false
-}
+func (tn *testNode) connectedTo(other *testNode) bool { return tn.ConnectedTo(other.Node) }
 
-func (tn *testNode) tip() chain.Hash { return tn.Chain().BestSnapshot().Hash }
+func (tn *testNode) tip() chain.Hash { return tn.Tip() }
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	nodetest.WaitFor(t, timeout, what, cond)
 }
 
 // converge waits until the nodes share a tip. Two tips of equal work stay
@@ -415,7 +403,11 @@ func TestOrphanFetchesParents(t *testing.T) {
 	a := startNetNode(t, nil, slow)
 	b := startNetNode(t, []string{a.p2pAddr()}, slow)
 	waitFor(t, 30*time.Second, "the nodes to connect", func() bool { return b.connectedTo(a) })
-	time.Sleep(time.Second) // let the status exchange on connect finish at genesis
+	// The status exchange on connect must be over, at genesis, before a
+	// mines: otherwise b would sync through it rather than the orphan path.
+	waitFor(t, 30*time.Second, "the nodes to exchange their status at genesis", func() bool {
+		return peerHeight(a, b) == 0 && peerHeight(b, a) == 0
+	})
 	// Three blocks that a has but never announces, then a fourth it does.
 	p := chain.RegtestParams
 	var last *chain.Block
@@ -475,4 +467,15 @@ func freeTCPPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// peerHeight is the best height of peer as tn last heard it (-1 before its
+// first status, or when not connected).
+func peerHeight(tn, peer *testNode) int32 {
+	for _, p := range tn.P2P().Peers() {
+		if p.ID == peer.peerID().String() {
+			return p.BestHeight
+		}
+	}
+	return -1
 }

@@ -11,17 +11,23 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/miner"
+	"github.com/minichain/minichain/node/apiserver"
+	"github.com/minichain/minichain/node/badgerdb"
+	"github.com/minichain/minichain/node/explorer"
+	"github.com/minichain/minichain/node/query"
 	"github.com/minichain/minichain/p2p"
 	"github.com/minichain/minichain/wallet"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Node is one running minichain node.
@@ -32,7 +38,7 @@ type Node struct {
 	cfg     Config
 	params  *chain.Params
 	log     *slog.Logger
-	db      *store.Badger
+	db      *badgerdb.DB
 	chain   *chain.Chain
 	mempool *mempool.Mempool
 	wallet  *wallet.Wallet
@@ -42,6 +48,7 @@ type Node struct {
 	token   string
 	started time.Time
 
+	views    *query.Reader // what the API and the explorer read
 	listener net.Listener
 	server   *http.Server
 
@@ -53,28 +60,43 @@ type Node struct {
 
 // New opens (or creates) the node's data directory: the chain store, the
 // mempool saved by the last run, the wallet (created on first start, its
-// mnemonic written once to cfg.Output) and a fresh API token; it binds the
+// backup phrase written once to a 0600 file beside it) and a fresh API token; it binds the
 // API address. Nothing runs until Run.
-func New(cfg Config) (n *Node, err error) {
+//
+// Every error names what is wrong and what to do, in one line; whatever New
+// opened before it failed (the store above all) is closed again.
+func New(cfg Config) (_ *Node, err error) {
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := checkAPIAddr(cfg.APIAddr); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	n = &Node{cfg: cfg, params: cfg.Params, log: cfg.Logger, started: time.Now(),
+	n := &Node{cfg: cfg, params: cfg.Params, log: cfg.Logger, started: time.Now(),
 		shutdown: make(chan struct{}), poolChanged: make(chan struct{}, 1)}
 	n.metrics = newMetrics()
-
-	n.db, err = store.OpenBadger(ChainDir(cfg.DataDir), store.BadgerOptions{Logger: cfg.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("%w (is another node using %s?)", err, cfg.DataDir)
+	// The API address first: a port in use fails the start before
+	// anything in the data directory is touched.
+	if n.listener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("the API address %s is in use (another node?): stop that program or choose another address with --api-addr", cfg.APIAddr)
+		}
+		return nil, fmt.Errorf("cannot listen on the API address %s: %v; choose another with --api-addr", cfg.APIAddr, err)
 	}
 	defer func() {
 		if err != nil {
 			n.close()
 		}
 	}()
+
+	n.db, err = badgerdb.Open(ChainDir(cfg.DataDir), badgerdb.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the chain store in %s: is another node using this data directory? "+
+			"Stop it, or give this one another --datadir (%w)", ChainDir(cfg.DataDir), err)
+	}
 	// One signature cache for the chain and the mempool: a transaction
 	// verified on entering the pool is not verified again in its block.
 	sigs := chain.NewSigCache(0)
@@ -118,10 +140,7 @@ func New(cfg Config) (n *Node, err error) {
 	if n.token, err = writeToken(TokenPath(cfg.DataDir)); err != nil {
 		return nil, err
 	}
-	if n.listener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
-		return nil, fmt.Errorf("API address: %w", err)
-	}
-	n.server = n.newServer()
+	n.server = apiserver.NewHTTPServer(n.newHandler())
 	if cfg.Mine {
 		n.miner.Start()
 	}
@@ -142,26 +161,30 @@ func (n *Node) openWallet() error {
 			return fmt.Errorf("create wallet: %w", err)
 		}
 		n.wallet = w
-		fmt.Fprintf(n.cfg.Output, "\n"+
-			"================================================================\n"+
-			" A new wallet was created in %s.\n"+
-			" Its backup phrase is shown this once. Write it down, in order;\n"+
-			" anyone who has it can spend the wallet's coins:\n\n"+
-			"   %s\n\n"+
-			"================================================================\n\n", path, mnemonic)
+		backup, err := writeBackupPhrase(n.cfg.DataDir, mnemonic)
+		if err != nil {
+			return fmt.Errorf("write the new wallet's backup phrase: %w", err)
+		}
+		// The phrase itself never goes to the log: logs are kept, shipped
+		// and shown (docker compose logs); a file of mode 0600 is not.
+		n.cfg.Logger.Warn("a new wallet was created; its backup phrase is in a file only you can read: "+
+			"write the phrase down, in order, then delete the file (anyone who has it can spend the wallet's coins)",
+			"wallet", path, "backup_phrase_file", backup)
 	case statErr != nil:
 		return fmt.Errorf("wallet: %w", statErr)
 	default:
 		w, err := wallet.Open(path, n.params)
 		if err != nil {
-			return fmt.Errorf("open wallet: %w", err)
+			return fmt.Errorf("open the node's wallet: %w", err)
 		}
 		if w.Encrypted() {
 			if n.cfg.WalletPassphrase == nil {
-				return fmt.Errorf("the wallet %s is encrypted: set MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file", path)
+				return fmt.Errorf("the node's wallet %s is encrypted and no passphrase was given: set MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file", path)
 			}
-			if err := w.Unlock(n.cfg.WalletPassphrase); err != nil {
-				return fmt.Errorf("unlock wallet %s: %w", path, err)
+			if err := w.Unlock(n.cfg.WalletPassphrase); errors.Is(err, wallet.ErrWrongPassphrase) {
+				return fmt.Errorf("the passphrase does not open the node's wallet %s: check MINICHAIN_WALLET_PASSPHRASE or --wallet-passphrase-file (%w)", path, err)
+			} else if err != nil {
+				return fmt.Errorf("unlock the node's wallet %s: %w", path, err)
 			}
 		}
 		n.wallet = w
@@ -173,12 +196,61 @@ func (n *Node) openWallet() error {
 	return nil
 }
 
+// BackupPhraseFile is where a node writes the backup phrase of the wallet
+// it creates on first start, in its data directory.
+const BackupPhraseFile = "wallet-backup-phrase.txt"
+
+// writeBackupPhrase writes a new wallet's mnemonic to a file of mode 0600
+// in dataDir and returns its path. An existing file (the phrase of an
+// earlier wallet) is never overwritten: the new one gets a numbered name.
+func writeBackupPhrase(dataDir, mnemonic string) (string, error) {
+	text := "The backup phrase of the wallet this node created. Write it down, in order, and\n" +
+		"delete this file: anyone who has the phrase can spend the wallet's coins.\n\n" + mnemonic + "\n"
+	for i := 1; ; i++ {
+		name := BackupPhraseFile
+		if i > 1 {
+			name = fmt.Sprintf("wallet-backup-phrase-%d.txt", i)
+		}
+		path := filepath.Join(dataDir, name)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) && i < 100 {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if _, err := f.WriteString(text); err != nil {
+			f.Close()
+			return "", err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return "", err
+		}
+		return path, f.Close()
+	}
+}
+
+// checkAPIAddr checks that the API address is host:port with a numeric
+// port, before anything is opened.
+func checkAPIAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return fmt.Errorf("the API address %q is not host:port (for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface): fix --api-addr", addr)
+	}
+	return nil
+}
+
 // minerScript returns the locking script block rewards pay.
 func (n *Node) minerScript() ([]byte, error) {
 	if n.cfg.MinerAddress != "" {
 		a, err := wallet.DecodeAddress(n.cfg.MinerAddress, n.params)
 		if err != nil {
-			return nil, fmt.Errorf("miner address: %w", err)
+			return nil, fmt.Errorf("--miner-address %q: %v; give an address of the %s network, or leave the flag out to mine to the node's wallet",
+				n.cfg.MinerAddress, err, n.params.Name)
 		}
 		return a.Script(), nil
 	}
@@ -229,6 +301,27 @@ func writeToken(path string) (string, error) {
 	}
 	return tok, nil
 }
+
+// newHandler wires what the node serves over HTTP: the JSON API under
+// /api/, the Prometheus metrics at /metrics and the block explorer at /.
+func (n *Node) newHandler() http.Handler {
+	qc := query.Config{Params: n.params, Chain: n.chain, Pool: n.mempool, Miner: n.miner,
+		Version: n.cfg.Version, Started: n.started}
+	if n.p2p != nil {
+		qc.Network = n.p2p
+	}
+	n.views = query.New(qc)
+	mux := http.NewServeMux()
+	apiserver.New(apiserver.Config{Views: n.views, Node: actions{n}, Token: n.token, TokenFile: tokenFileName,
+		MaxTxSize: n.params.MaxTxSize(), Logger: n.log}).Register(mux)
+	n.registerGauges()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
+	explorer.New(n.views, n.log.With("component", "explorer")).Register(mux)
+	return mux
+}
+
+// Views returns the node's read model: what its API and explorer show.
+func (n *Node) Views() *query.Reader { return n.views }
 
 // APIAddr returns the address the API listens on.
 func (n *Node) APIAddr() string { return n.listener.Addr().String() }
@@ -320,13 +413,13 @@ func (n *Node) close() error {
 	return nil
 }
 
-// followChain applies chain events to the mempool and the miner: a
-// connected block's transactions leave the pool, a disconnected block's come
-// back once the reorganisation is complete.
+// followChain applies chain events to the mempool (through its Follower,
+// the rule the simulator runs too), the miner and the metrics; transactions
+// a reorganisation returned to the pool are re-announced.
 func (n *Node) followChain(ctx context.Context) error {
 	sub := n.chain.Subscribe(0)
 	defer sub.Close()
-	var readd []*chain.Tx
+	follow := mempool.NewFollower(n.mempool)
 	for {
 		ev, err := sub.Next(ctx)
 		switch {
@@ -334,29 +427,23 @@ func (n *Node) followChain(ctx context.Context) error {
 			return nil
 		case errors.Is(err, chain.ErrLagged):
 			n.log.Warn("chain events were dropped; revalidating the mempool")
-			n.mempool.Revalidate()
+			follow.Lagged()
 			n.miner.Refresh()
-			readd = nil
 			continue
 		case err != nil:
 			return err
 		}
+		pending := follow.Pending()
+		back := follow.Apply(ev)
 		switch ev.Type {
 		case chain.BlockConnected:
-			n.mempool.RemoveConfirmed(ev.Block)
 			n.metrics.blocksConnected.Inc()
-		case chain.BlockDisconnected:
-			// Disconnects come tip first: prepend to keep block order.
-			readd = append(append([]*chain.Tx(nil), ev.Block.Transactions[1:]...), readd...)
 		case chain.TipChanged:
-			if len(readd) > 0 {
-				back := n.mempool.Readd(readd)
-				n.log.Info("transactions of disconnected blocks returned to the mempool", "offered", len(readd), "accepted", len(back))
+			if pending > 0 {
+				n.log.Info("transactions of disconnected blocks returned to the mempool", "offered", pending, "accepted", len(back))
 				n.reannounceTxs(back)
-				readd = nil
 			}
 			if ev.ReorgDepth > 0 {
-				n.mempool.Revalidate()
 				n.metrics.reorgs.Inc()
 				n.metrics.reorgDepth.Observe(float64(ev.ReorgDepth))
 			}
@@ -392,10 +479,16 @@ func (n *Node) notifyPoolChanged() {
 	}
 }
 
-// SubmitBlock is the single way a block enters the chain, mined here or
-// received from a peer.
+// SubmitBlock is the way a block mined here or submitted through the API
+// enters the chain.
 func (n *Node) SubmitBlock(b *chain.Block) (chain.ProcessResult, error) {
-	res, err := n.chain.ProcessBlock(b, time.Now())
+	return n.SubmitBlockFrom(b, chain.BlockOrigin{Requested: true})
+}
+
+// SubmitBlockFrom is the single way a block enters the chain: origin says
+// who sent it and whether this node asked for it (chain.BlockOrigin).
+func (n *Node) SubmitBlockFrom(b *chain.Block, origin chain.BlockOrigin) (chain.ProcessResult, error) {
+	res, err := n.chain.ProcessBlockFrom(b, time.Now(), origin)
 	if err != nil {
 		n.metrics.blocksRejected.WithLabelValues(reasonOf(err)).Inc()
 		return res, err

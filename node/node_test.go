@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -20,66 +17,27 @@ import (
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/node/api"
 	"github.com/minichain/minichain/node/client"
+	"github.com/minichain/minichain/node/nodetest"
 	"github.com/minichain/minichain/wallet"
 )
 
-// testNode is a regtest node running in process on a temporary data
-// directory (real Badger), with a client of its API.
+// testNode is a regtest node running in process (nodetest.Start), with
+// the helpers the node's tests share.
 type testNode struct {
-	*node.Node
-	t    *testing.T
-	url  string
-	c    *client.Client
-	dir  string
-	stop func()
+	*nodetest.Node
+	t   *testing.T
+	url string
+	c   *client.Client
+	dir string
 }
 
 func startNode(t *testing.T, dir string, tweak func(*node.Config)) *testNode {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	cfg := node.Config{Params: chain.RegtestParams, DataDir: dir, APIAddr: "127.0.0.1:0", MinerThreads: 1,
-		MinerInterval: -1, Output: io.Discard,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	n, err := node.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("node.Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("node did not stop within 10 s")
-		}
-	}
-	t.Cleanup(stop)
-	url := "http://" + n.APIAddr()
-	return &testNode{Node: n, t: t, url: url, c: client.New(url, n.Token(), chain.RegtestParams), dir: dir, stop: stop}
+	n := nodetest.Start(t, nodetest.Options{Dir: dir, Tweak: tweak})
+	return &testNode{Node: n, t: t, url: n.URL, c: n.Client, dir: n.Dir}
 }
 
-// testLog sends a node's warnings and errors to the test's log.
-type testLog struct{ t *testing.T }
-
-func (l testLog) Write(p []byte) (int, error) {
-	l.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
+func (tn *testNode) stop() { tn.Stop() }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -90,20 +48,7 @@ func ctxT(t *testing.T) context.Context {
 // request sends a raw HTTP request and returns status and body.
 func (tn *testNode) request(method, path, token string, body []byte) (int, []byte) {
 	tn.t.Helper()
-	req, err := http.NewRequest(method, tn.url+path, bytes.NewReader(body))
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return tn.Request(method, path, token, body)
 }
 
 // expectError checks an error answer's status and code.
@@ -312,7 +257,7 @@ func TestErrorStatuses(t *testing.T) {
 func TestInternalErrorHidesDetail(t *testing.T) {
 	tn := startNode(t, "", nil)
 	tn.mine(1)
-	node.CloseStoreForTest(tn.Node)
+	node.CloseStoreForTest(tn.Node.Node)
 	status, b := tn.request("GET", "/api/v1/balances", "", nil)
 	var e api.Error
 	_ = json.Unmarshal(b, &e)
@@ -490,12 +435,15 @@ func TestSupplyInvariant(t *testing.T) {
 		for k := 0; k < 6; k++ {
 			to := addrs[rng.Intn(len(addrs))]
 			amount := uint64(1_000_000 + rng.Intn(5_000_000_000))
-			pay, err := w.BuildPayment(tn.c.Ledger(ctx), to, amount, uint64(1+rng.Intn(5)))
+			pay, err := w.BuildPayment(tn.c.Ledger(ctx), to, amount, wallet.PayOptions{FeeRate: uint64(1 + rng.Intn(5))})
 			if err != nil {
 				t.Fatalf("round %d: %v", round, err)
 			}
 			if _, err := tn.c.SubmitTx(ctx, pay.Tx); err != nil {
 				t.Fatalf("round %d: submit: %v", round, err)
+			}
+			if err := w.KeepChange(pay); err != nil {
+				t.Fatal(err)
 			}
 			sent++
 		}

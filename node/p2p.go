@@ -40,22 +40,6 @@ func (h p2pHandler) HandleBlock(ctx context.Context, from peer.ID, b *chain.Bloc
 	return out
 }
 
-// blockVerdict maps a block's processing error to a gossip verdict: a
-// broken consensus rule is the sender's fault (Reject); a duplicate, a block
-// from the future or a local failure is not (Ignore).
-func blockVerdict(err error) p2p.Verdict {
-	var re *chain.RuleError
-	switch {
-	case err == nil:
-		return p2p.Accept
-	case !errors.As(err, &re):
-		return p2p.Ignore
-	case re.Err == chain.ErrDuplicateBlock || re.Err == chain.ErrTimeTooNew:
-		return p2p.Ignore
-	}
-	return p2p.Reject
-}
-
 // HandleTx processes a transaction from a peer.
 func (h p2pHandler) HandleTx(ctx context.Context, from peer.ID, tx *chain.Tx) p2p.Verdict {
 	res, err := h.n.SubmitTx(ctx, tx, false)
@@ -63,27 +47,6 @@ func (h p2pHandler) HandleTx(ctx context.Context, from peer.ID, tx *chain.Tx) p2
 		return p2p.Ignore // an orphan: not checkable yet
 	}
 	return txVerdict(err)
-}
-
-// txVerdict maps a transaction's rejection to a gossip verdict. Broken
-// consensus rules are the sender's fault; policy (fees, standardness, a full
-// pool), conflicts and what our own chain state cannot check yet are not:
-// nodes differ on those honestly.
-func txVerdict(err error) p2p.Verdict {
-	var re *chain.RuleError
-	switch {
-	case err == nil:
-		return p2p.Accept
-	case !errors.As(err, &re):
-		return p2p.Ignore
-	}
-	switch re.Err {
-	case mempool.ErrAlreadyHave, mempool.ErrAlreadyConfirmed, mempool.ErrConflict, mempool.ErrMempoolFull,
-		mempool.ErrFeeTooLow, mempool.ErrNonStandard, mempool.ErrDust, mempool.ErrOrphanRejected,
-		chain.ErrMissingTxOut, chain.ErrImmatureSpend, chain.ErrUnfinalizedTx, chain.ErrDoubleSpend:
-		return p2p.Ignore
-	}
-	return p2p.Reject
 }
 
 // PendingTxs serves a peer's mempool request.

@@ -98,6 +98,12 @@ func bodyMatches(b *chain.Block) bool {
 	return !mutated && root == b.Header.MerkleRoot
 }
 
+// GossipSubParams are the mesh parameters of the node's gossipsub router
+// (D, D_lo, D_hi, D_lazy, the heartbeat, the message cache window for
+// IHAVE/IWANT). The simulator models the mesh with the same values, so a
+// change here changes the model too.
+func GossipSubParams() pubsub.GossipSubParams { return pubsub.DefaultGossipSubParams() }
+
 // scoreParams are gossipsub's peer-score parameters (LIBP2P-NOTES 1.5.1),
 // with the IP-colocation penalty on: more than ipColocationThreshold peers
 // behind one IP address cost each of them (n - threshold)² × 100, so a
@@ -134,6 +140,7 @@ const ipColocationThreshold = 4
 // joins both topics.
 func (hst *Host) startGossip(ctx context.Context) error {
 	ps, err := pubsub.NewGossipSub(ctx, hst.h,
+		pubsub.WithGossipSubParams(GossipSubParams()),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(hst.messageID),

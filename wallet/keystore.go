@@ -164,11 +164,31 @@ func readKeystore(path string) (*keystoreFile, error) {
 	return &f, nil
 }
 
+// tempPattern is the name of writeFileAtomic's temporary file for path.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-*" }
+
+// removeStaleTemps deletes the temporary files a crash left beside path
+// while it was being written. They may hold the plaintext backup phrase of
+// an unencrypted wallet; the keystore itself is whole (the rename is the
+// commit), so nothing of value is lost.
+func removeStaleTemps(path string) error {
+	stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	if err != nil {
+		return err
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s, left by a crash while the wallet was written: %w", f, err)
+		}
+	}
+	return nil
+}
+
 // writeFileAtomic writes data to path with mode 0600 so that a crash leaves
 // either the old file or the new one, never a mix.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,10 @@ package wallet
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"sort"
 
-	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"github.com/minichain/minichain/chain"
 )
 
@@ -16,7 +16,29 @@ var (
 	ErrInsufficientFunds = errors.New("insufficient funds")
 	// ErrDustAmount is returned for a payment below the dust limit.
 	ErrDustAmount = errors.New("amount is below the dust limit")
+	// ErrAmountRange is returned for an amount above the money supply.
+	ErrAmountRange = errors.New("amount is above the money supply")
+	// ErrFeeTooHigh is returned for a fee rate above the maximum, unless
+	// the payment is forced.
+	ErrFeeTooHigh = errors.New("fee rate is above the maximum")
 )
+
+// DefaultMaxFeeRate is the highest fee rate, in base units per byte, a
+// payment may pay unless forced: a guard against a typo that hands the
+// coins to a miner, as Bitcoin Core's maxfeerate. A 250-byte payment at
+// this rate pays 0.0025 coins.
+const DefaultMaxFeeRate = 1000
+
+// PayOptions tune BuildPayment.
+type PayOptions struct {
+	// FeeRate is the fee in base units per byte (0 means 1).
+	FeeRate uint64
+	// MaxFeeRate refuses a higher FeeRate with ErrFeeTooHigh (0 means
+	// DefaultMaxFeeRate) ...
+	MaxFeeRate uint64
+	// ... unless Force is set.
+	Force bool
+}
 
 // InsufficientFundsError says how much the wallet can spend and how much the
 // payment needs (amount plus fee).
@@ -53,26 +75,43 @@ type Payment struct {
 	Tx     *chain.Tx
 	Fee    uint64
 	Change uint64
-	// ChangeAddress is set when the transaction pays change.
+	// ChangeAddress is set when the transaction pays change. It is the
+	// wallet's next unused change address, reserved but not yet used up:
+	// call KeepChange once the transaction was accepted.
 	ChangeAddress *Address
+	changeIndex   uint32
 }
 
-// BuildPayment pays amount (base units) to `to` at feeRate (base units per
-// byte, at least 1), spending the wallet's coins as the ledger reports
-// them: mature, confirmed or unconfirmed, and not already spent in the pool.
-// Coins are chosen largest first; change goes to a fresh change address,
-// unless it would be dust, in which case it goes to the fee. Every input is
-// signed and the finished transaction is checked with the chain's own script
-// engine before it is returned. The wallet must be unlocked.
-func (w *Wallet) BuildPayment(l Ledger, to Address, amount, feeRate uint64) (*Payment, error) {
+// BuildPayment pays amount (base units) to `to` at o.FeeRate, spending the
+// wallet's coins as the ledger reports them: mature, confirmed or
+// unconfirmed, and not already spent in the pool. Coins are chosen largest
+// first; change goes to the wallet's next unused change address, unless it
+// would be dust, in which case it goes to the fee. Every input is signed and
+// the finished transaction is checked with the chain's own script engine
+// before it is returned. The wallet must be unlocked.
+//
+// The change address is only reserved: call KeepChange when the
+// transaction was accepted. A payment that fails does not use an address
+// up, so failed sends cannot push the wallet's coins past the gap a restore
+// scans.
+func (w *Wallet) BuildPayment(l Ledger, to Address, amount uint64, o PayOptions) (*Payment, error) {
 	if to.Params == nil || to.Params.Name != w.params.Name {
 		return nil, fmt.Errorf("%w: paying an address of another network", ErrWrongNetwork)
+	}
+	if amount > chain.MaxMoney {
+		return nil, fmt.Errorf("%w: %s is more than %s", ErrAmountRange, FormatAmount(amount), FormatAmount(chain.MaxMoney))
 	}
 	if amount < DustLimit {
 		return nil, fmt.Errorf("%w: %s is less than %s", ErrDustAmount, FormatAmount(amount), FormatAmount(DustLimit))
 	}
-	if feeRate == 0 {
-		feeRate = 1
+	feeRate := max(o.FeeRate, 1)
+	maxRate := o.MaxFeeRate
+	if maxRate == 0 {
+		maxRate = DefaultMaxFeeRate
+	}
+	if feeRate > maxRate && !o.Force {
+		return nil, fmt.Errorf("%w: %d units per byte is above %d (a fee of about %s for a simple payment); force it if you mean it",
+			ErrFeeTooHigh, feeRate, maxRate, FormatAmount(satMul(feeRate, uint64(EstimateSize(1, 2)))))
 	}
 	if w.Locked() {
 		return nil, ErrLocked
@@ -99,13 +138,13 @@ func (w *Wallet) BuildPayment(l Ledger, to Address, amount, feeRate uint64) (*Pa
 	for _, c := range usable {
 		selected = append(selected, c)
 		total += c.Value
-		fee = feeRate * uint64(EstimateSize(len(selected), 2))
-		if total >= amount+fee {
+		fee = satMul(feeRate, uint64(EstimateSize(len(selected), 2)))
+		if total >= satAdd(amount, fee) {
 			break
 		}
 	}
-	if total < amount+fee || len(selected) == 0 {
-		need := amount + feeRate*uint64(EstimateSize(max(len(usable), 1), 2))
+	if total < satAdd(amount, fee) || len(selected) == 0 {
+		need := satAdd(amount, satMul(feeRate, uint64(EstimateSize(max(len(usable), 1), 2))))
 		return nil, &InsufficientFundsError{Have: have, Need: need}
 	}
 
@@ -117,12 +156,12 @@ func (w *Wallet) BuildPayment(l Ledger, to Address, amount, feeRate uint64) (*Pa
 	pay := &Payment{Tx: tx}
 	change := total - amount - fee
 	if change >= DustLimit {
-		addr, err := w.NewAddress(true)
+		addr, index, err := w.nextChange()
 		if err != nil {
 			return nil, err
 		}
 		tx.TxOut = append(tx.TxOut, chain.TxOut{Value: change, PkScript: addr.Script()})
-		pay.Change, pay.ChangeAddress = change, &addr
+		pay.Change, pay.ChangeAddress, pay.changeIndex = change, &addr, index
 	} else {
 		change = 0
 	}
@@ -133,7 +172,7 @@ func (w *Wallet) BuildPayment(l Ledger, to Address, amount, feeRate uint64) (*Pa
 	if err := chain.CheckTxSanity(tx, w.params); err != nil {
 		return nil, fmt.Errorf("built transaction fails sanity checks: %w", err)
 	}
-	if size := tx.SerializeSize(); pay.Fee < feeRate*uint64(size) {
+	if size := tx.SerializeSize(); pay.Fee < satMul(feeRate, uint64(size)) {
 		return nil, fmt.Errorf("built transaction pays %d for %d bytes, below the rate %d", pay.Fee, size, feeRate)
 	}
 	return pay, nil
@@ -154,7 +193,7 @@ func (w *Wallet) signInputs(tx *chain.Tx, coins []Coin) error {
 		if err != nil {
 			return err
 		}
-		if err := SignP2PKH(tx, i, priv, c.Value, sh); err != nil {
+		if err := chain.SignP2PKH(tx, i, priv, c.Value, sh); err != nil {
 			return err
 		}
 	}
@@ -166,23 +205,21 @@ func (w *Wallet) signInputs(tx *chain.Tx, coins []Coin) error {
 	return nil
 }
 
-// SignP2PKH sets the signature script of input idx of tx, which spends a
-// P2PKH output of value locked to the hash of priv's compressed public key:
-// a low-S DER signature (RFC 6979, so the same inputs sign the same way)
-// with SIGHASH_ALL, then the key. sh holds the transaction's precomputed
-// hashes (chain.NewSigHashes); it stays valid while only signature scripts
-// change.
-func SignP2PKH(tx *chain.Tx, idx int, priv *secp256k1.PrivateKey, value uint64, sh *chain.SigHashes) error {
-	if idx < 0 || idx >= len(tx.TxIn) {
-		return fmt.Errorf("input %d out of range (%d inputs)", idx, len(tx.TxIn))
+// satMul is a*b, or the largest uint64 when that overflows: amounts and fees
+// computed from a person's input must not wrap around.
+func satMul(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi != 0 {
+		return math.MaxUint64
 	}
-	pub := priv.PubKey().SerializeCompressed()
-	pkScript := chain.PayToPubKeyHashScript(chain.Hash160(pub))
-	digest, err := chain.CalcSignatureHash(tx, idx, pkScript, value, chain.SigHashAll, sh)
-	if err != nil {
-		return err
+	return lo
+}
+
+// satAdd is a+b, or the largest uint64 when that overflows.
+func satAdd(a, b uint64) uint64 {
+	s, carry := bits.Add64(a, b, 0)
+	if carry != 0 {
+		return math.MaxUint64
 	}
-	sig := append(ecdsa.Sign(priv, digest[:]).Serialize(), byte(chain.SigHashAll))
-	tx.TxIn[idx].SigScript = chain.AppendPush(chain.AppendPush(nil, sig), pub)
-	return nil
+	return s
 }

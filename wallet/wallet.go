@@ -132,6 +132,9 @@ func Create(path string, p *chain.Params, opts CreateOptions) (*Wallet, string, 
 // encrypted one is locked until Unlock. A damaged or truncated file is an
 // ErrKeystoreCorrupt error and is left untouched.
 func Open(path string, p *chain.Params) (*Wallet, error) {
+	if err := removeStaleTemps(path); err != nil {
+		return nil, err
+	}
 	f, err := readKeystore(path)
 	if err != nil {
 		return nil, err
@@ -325,6 +328,48 @@ func (w *Wallet) newAddressLocked(change bool) (Address, error) {
 		}
 		return info.Address, nil
 	}
+}
+
+// nextChange returns the next unused change address and its index without
+// handing it out (see KeepChange).
+func (w *Wallet) nextChange() (Address, uint32, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := w.file.Public.ChangeNext; ; i++ {
+		pkh, err := w.deriveAddr(true, i)
+		if errors.Is(err, ErrInvalidChild) {
+			continue
+		}
+		if err != nil {
+			return Address{}, 0, err
+		}
+		return NewAddress(pkh, w.params), i, nil
+	}
+}
+
+// KeepChange hands out the change address of an accepted payment, so the
+// wallet counts its coins and the next payment takes a fresh one. Keeping a
+// payment without change, or one kept before, does nothing.
+func (w *Wallet) KeepChange(p *Payment) error {
+	if p == nil || p.ChangeAddress == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	next := &w.file.Public.ChangeNext
+	if p.changeIndex < *next {
+		return nil
+	}
+	old := *next
+	*next = p.changeIndex + 1
+	pkh := p.ChangeAddress.PKH
+	w.addrs[pkh] = AddressInfo{Address: *p.ChangeAddress, Path: pathString(true, p.changeIndex), Change: true, Index: p.changeIndex}
+	if err := w.saveLocked(); err != nil {
+		*next = old
+		delete(w.addrs, pkh)
+		return err
+	}
+	return nil
 }
 
 // DefaultAddress returns the first receive address, creating it if none

@@ -96,6 +96,34 @@ func TestKeystoreUnencrypted(t *testing.T) {
 	}
 }
 
+// TestStaleTempFilesRemoved: the temporary files a crash leaves while the
+// keystore is written (for an unencrypted wallet they hold the plaintext
+// phrase) are deleted when the wallet is opened next; the wallet opens
+// whole.
+func TestStaleTempFilesRemoved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.json")
+	if _, _, err := Create(path, chain.RegtestParams, CreateOptions{Mnemonic: testMnemonic}); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, ".w.json.tmp-123456")
+	other := filepath.Join(dir, ".other.json.tmp-1")
+	for _, f := range []string{stale, other} {
+		if err := os.WriteFile(f, []byte(`{"plain":"`+testMnemonic+`"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Open(path, chain.RegtestParams); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the wallet's stale temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another wallet's file was touched: %v", err)
+	}
+}
+
 // TestKeystoreCorruption: a damaged or truncated file gives a clear error
 // and is left exactly as it was.
 func TestKeystoreCorruption(t *testing.T) {
@@ -243,18 +271,21 @@ func TestPaymentAcceptedByChain(t *testing.T) {
 	}
 	bobAddr, _ := bob.NewAddress(false)
 
-	pay, err := alice.BuildPayment(l, bobAddr, 150_000_000, 2)
+	pay, err := alice.BuildPayment(l, bobAddr, 150_000_000, PayOptions{FeeRate: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pay.ChangeAddress == nil || !alice.Owns(pay.ChangeAddress.PKH) {
-		t.Fatal("change must go to a fresh change address of the wallet")
+	if pay.ChangeAddress == nil || alice.Owns(pay.ChangeAddress.PKH) {
+		t.Fatal("change must go to the wallet's next change address, reserved until KeepChange")
 	}
 	if pay.Fee < 2*uint64(pay.Tx.SerializeSize()) {
 		t.Fatalf("fee %d below rate for %d bytes", pay.Fee, pay.Tx.SerializeSize())
 	}
 	if _, err := l.mp.AcceptTx(pay.Tx); err != nil {
 		t.Fatalf("mempool rejected the wallet's payment: %v", err)
+	}
+	if err := alice.KeepChange(pay); err != nil || !alice.Owns(pay.ChangeAddress.PKH) {
+		t.Fatalf("the kept change address is not the wallet's: %v", err)
 	}
 	// Unconfirmed: bob sees it as unconfirmed, alice's spend is pending.
 	bb, _ := bob.Balance(l)
@@ -266,12 +297,15 @@ func TestPaymentAcceptedByChain(t *testing.T) {
 		t.Fatalf("bob's history: %+v", hist)
 	}
 	// A second payment spends the unconfirmed change: a chain of pool txs.
-	pay2, err := alice.BuildPayment(l, bobAddr, 10_000_000, 1)
+	pay2, err := alice.BuildPayment(l, bobAddr, 10_000_000, PayOptions{FeeRate: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.mp.AcceptTx(pay2.Tx); err != nil {
 		t.Fatalf("second payment: %v", err)
+	}
+	if err := alice.KeepChange(pay2); err != nil {
+		t.Fatal(err)
 	}
 	l.mine(t)
 	bb, _ = bob.Balance(l)
@@ -293,7 +327,7 @@ func TestPaymentErrors(t *testing.T) {
 	l := newLedger(t)
 	w, mnemonic, _ := Create("", chain.RegtestParams, CreateOptions{})
 	to, _ := w.NewAddress(false)
-	_, err := w.BuildPayment(l, to, 100_000, 1)
+	_, err := w.BuildPayment(l, to, 100_000, PayOptions{FeeRate: 1})
 	var ife *InsufficientFundsError
 	if !errors.As(err, &ife) || !errors.Is(err, ErrInsufficientFunds) || ife.Have != 0 {
 		t.Fatalf("empty wallet: %v", err)
@@ -301,16 +335,19 @@ func TestPaymentErrors(t *testing.T) {
 	if !strings.Contains(err.Error(), "insufficient funds: have 0.00000000, need 0.00100") {
 		t.Fatalf("message: %q", err)
 	}
-	if _, err := w.BuildPayment(l, to, 100, 1); !errors.Is(err, ErrDustAmount) {
+	if _, err := w.BuildPayment(l, to, 100, PayOptions{FeeRate: 1}); !errors.Is(err, ErrDustAmount) {
 		t.Fatalf("dust payment: %v", err)
 	}
 	dev := NewAddress(to.PKH, chain.DevnetParams)
-	if _, err := w.BuildPayment(l, dev, 100_000, 1); !errors.Is(err, ErrWrongNetwork) {
+	if _, err := w.BuildPayment(l, dev, 100_000, PayOptions{FeeRate: 1}); !errors.Is(err, ErrWrongNetwork) {
 		t.Fatalf("devnet address: %v", err)
 	}
+	// No two consecutive words of the phrase appear in an error (single
+	// words do by chance: "have" is a BIP39 word).
+	words := strings.Fields(mnemonic)
 	for _, e := range []error{err} {
-		for _, word := range strings.Fields(mnemonic) {
-			if e != nil && strings.Contains(e.Error(), word+" ") {
+		for i := 0; e != nil && i+1 < len(words); i++ {
+			if strings.Contains(e.Error(), words[i]+" "+words[i+1]) {
 				t.Fatalf("error mentions the mnemonic: %v", e)
 			}
 		}
@@ -325,7 +362,7 @@ func TestPaymentErrors(t *testing.T) {
 	if bal.Immature == 0 || bal.Spendable != 0 {
 		t.Fatalf("immature coinbase: %+v", bal)
 	}
-	if _, err := miner.BuildPayment(l, to, 100_000, 1); !errors.Is(err, ErrInsufficientFunds) {
+	if _, err := miner.BuildPayment(l, to, 100_000, PayOptions{FeeRate: 1}); !errors.Is(err, ErrInsufficientFunds) {
 		t.Fatalf("spending an immature coinbase: %v", err)
 	}
 }
@@ -347,7 +384,7 @@ func TestDustChangeGoesToFee(t *testing.T) {
 	to, _ := w.NewAddress(false)
 	faucetValue := chain.RegtestParams.GenesisBlock.Transactions[0].TxOut[0].Value
 	amount := faucetValue - uint64(EstimateSize(1, 2)) - 100 // change of 100 units: dust
-	pay, err := w.BuildPayment(l, to, amount, 1)
+	pay, err := w.BuildPayment(l, to, amount, PayOptions{FeeRate: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,5 +393,105 @@ func TestDustChangeGoesToFee(t *testing.T) {
 	}
 	if _, err := l.mp.AcceptTx(pay.Tx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFailedSendsDoNotBurnChangeAddresses: a payment the node refuses
+// leaves the change index where it was, so after many failed sends a
+// restore with the default gap still finds every coin. (Each failed send
+// used to derive a change address: after 25, a restore missed the change.)
+func TestFailedSendsDoNotBurnChangeAddresses(t *testing.T) {
+	l := newLedger(t)
+	w, mnemonic, _ := Create("", chain.RegtestParams, CreateOptions{})
+	if _, err := w.ImportWIF(EncodeWIF(chaintest.RegtestFaucet.Priv, chain.RegtestParams)); err != nil {
+		t.Fatal(err)
+	}
+	other, _, _ := Create("", chain.RegtestParams, CreateOptions{})
+	to, _ := other.NewAddress(false)
+	for i := 0; i < 3*DefaultGapLimit/2; i++ {
+		// Built, never accepted: the node refused it (a fee too low, a
+		// conflict, a network error).
+		if _, err := w.BuildPayment(l, to, 100_000, PayOptions{FeeRate: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pay, err := w.BuildPayment(l, to, 100_000, PayOptions{FeeRate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.mp.AcceptTx(pay.Tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.KeepChange(pay); err != nil {
+		t.Fatal(err)
+	}
+	l.mine(t)
+	if pay.ChangeAddress == nil || pay.ChangeAddress.String() != mustDerive(t, mnemonic, true, 0) {
+		t.Fatalf("the change went to %v, want the first change address", pay.ChangeAddress)
+	}
+	// The faucet key was imported, so a restore from the phrase finds the
+	// change only (the imported key is not derived).
+	restored, _, err := Create("", chain.RegtestParams, CreateOptions{Mnemonic: mnemonic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = restored.Scan(func(pkh [20]byte) (bool, error) {
+		h, err := l.AddressHistory(pkh)
+		return len(h) > 0, err
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := restored.Balance(l)
+	if got.Confirmed != pay.Change {
+		t.Fatalf("restored wallet holds %d, want the change %d", got.Confirmed, pay.Change)
+	}
+}
+
+// mustDerive returns the address at a BIP44 path of a mnemonic's wallet.
+func mustDerive(t *testing.T, mnemonic string, change bool, index uint32) string {
+	t.Helper()
+	w, _, err := Create("", chain.RegtestParams, CreateOptions{Mnemonic: mnemonic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkh, err := w.deriveAddr(change, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewAddress(pkh, chain.RegtestParams).String()
+}
+
+// TestFeeGuard: a fee rate above the maximum is refused unless forced, and
+// no fee computation wraps around.
+func TestFeeGuard(t *testing.T) {
+	l := newLedger(t)
+	w, _, _ := Create("", chain.RegtestParams, CreateOptions{})
+	if _, err := w.ImportWIF(EncodeWIF(chaintest.RegtestFaucet.Priv, chain.RegtestParams)); err != nil {
+		t.Fatal(err)
+	}
+	to, _ := w.NewAddress(false)
+	for _, o := range []PayOptions{
+		{FeeRate: DefaultMaxFeeRate + 1},
+		{FeeRate: 1 << 63},
+		{FeeRate: 50, MaxFeeRate: 10},
+	} {
+		if _, err := w.BuildPayment(l, to, 100_000, o); !errors.Is(err, ErrFeeTooHigh) {
+			t.Errorf("%+v: %v, want ErrFeeTooHigh", o, err)
+		}
+	}
+	// Forced: the huge rate is honoured as far as the coins go, without
+	// overflowing into a tiny fee.
+	_, err := w.BuildPayment(l, to, 100_000, PayOptions{FeeRate: 1 << 63, Force: true})
+	var ife *InsufficientFundsError
+	if !errors.As(err, &ife) || ife.Need < 1<<63 {
+		t.Errorf("forced 2^63 units per byte: %v, want insufficient funds needing at least 2^63", err)
+	}
+	pay, err := w.BuildPayment(l, to, 100_000, PayOptions{FeeRate: 5000, Force: true})
+	if err != nil || pay.Fee < 5000*uint64(pay.Tx.SerializeSize()) {
+		t.Errorf("forced 5000 units per byte: %+v %v", pay, err)
+	}
+	if _, err := w.BuildPayment(l, to, chain.MaxMoney+1, PayOptions{}); !errors.Is(err, ErrAmountRange) {
+		t.Errorf("amount above the supply: %v, want ErrAmountRange", err)
 	}
 }

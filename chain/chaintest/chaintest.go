@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"github.com/minichain/minichain/chain"
 )
 
@@ -41,15 +40,7 @@ type Prev struct {
 // SignInput sets the signature script of input idx, which spends an output
 // of value locked to k.
 func (k *Key) SignInput(tx *chain.Tx, idx int, value uint64, sh *chain.SigHashes) error {
-	digest, err := chain.CalcSignatureHash(tx, idx, k.Script, value, chain.SigHashAll, sh)
-	if err != nil {
-		return err
-	}
-	sig := ecdsa.Sign(k.Priv, digest[:]).Serialize()
-	sig = append(sig, byte(chain.SigHashAll))
-	script := chain.AppendPush(nil, sig)
-	tx.TxIn[idx].SigScript = chain.AppendPush(script, k.PubKey)
-	return nil
+	return chain.SignP2PKH(tx, idx, k.Priv, value, sh)
 }
 
 // Spend builds and signs a transaction spending prevs to outs.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
+	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/wallet"
 )
 
@@ -74,8 +75,10 @@ func freePort(t *testing.T) string {
 
 // runningNode is a minichain node process.
 type runningNode struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	datadir string
+	addr    string // the API's host:port
 }
 
 // syncBuffer is a bytes.Buffer the process writes to while the test reads.
@@ -107,7 +110,7 @@ func startNodeProcess(t *testing.T, datadir, addr string, extra ...string) *runn
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	rn := &runningNode{cmd: cmd, logs: logs}
+	rn := &runningNode{cmd: cmd, logs: logs, datadir: datadir, addr: addr}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -159,8 +162,17 @@ func TestCLIUserStory(t *testing.T) {
 	nodeURL := "http://" + addr
 	common := []string{"--network", "regtest", "--node", nodeURL, "--datadir", datadir}
 	rn := startNodeProcess(t, datadir, addr)
-	if !strings.Contains(rn.logs.String(), "backup phrase is shown this once") {
-		t.Fatalf("the node's new wallet mnemonic was not shown:\n%s", rn.logs)
+	// The node's new wallet: its phrase is in a file only the user can
+	// read, and nowhere in the log, which names the file.
+	backup := filepath.Join(datadir, node.BackupPhraseFile)
+	st, err := os.Stat(backup)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("backup phrase file: %v, mode %v; want mode 0600", err, st.Mode())
+	}
+	phrase, _ := os.ReadFile(backup)
+	words := strings.Fields(string(phrase))
+	if len(words) < 12 || !strings.Contains(rn.logs.String(), backup) || strings.Contains(rn.logs.String(), strings.Join(words[len(words)-12:], " ")) {
+		t.Fatalf("the log must name %s and not hold the phrase:\n%s", backup, rn.logs)
 	}
 
 	// Two local wallets: alice gets the regtest faucet key, bob is empty.

@@ -7,9 +7,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/minichain/minichain/loadgen"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/node/client"
-	"github.com/minichain/minichain/node/loadgen"
 	"github.com/minichain/minichain/wallet"
 )
 

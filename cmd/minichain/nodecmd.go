@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/minichain/minichain/chain"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/p2p"
+	"github.com/minichain/minichain/wallet"
 )
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -66,6 +66,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	keyFile := fs.String("p2p-key-file", "", "start from this identity key (default <datadir>/p2p.key, created on first start)")
 	noP2P := fs.Bool("no-p2p", false, "run without a network")
 	targetPeers := fs.Int("target-peers", 8, "peers to keep connected")
+	maxFeeRate := fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "highest fee rate, in base units per byte, the node's wallet pays unless a payment is forced")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := node.Config{Params: p, DataDir: dir, APIAddr: *apiAddr, Mine: *mine,
 		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
-		Logger: log, Output: stderr, P2PListen: listen.values, Bootstrap: bootstrap.values,
+		Logger: log, MaxFeeRate: *maxFeeRate, P2PListen: listen.values, Bootstrap: bootstrap.values,
 		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers}
 	if *noP2P {
 		cfg.P2PListen = nil
@@ -134,28 +135,23 @@ func runReset(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	*datadir = datadirPath
-	dir := node.ChainDir(datadirPath)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stdout, "nothing to reset: %s has no chain state\n", *datadir)
-		return nil
-	}
-	// Badger locks its directory: if it opens, no node is using it.
-	db, err := store.OpenBadger(dir, store.BadgerOptions{})
-	if err != nil {
-		return fmt.Errorf("cannot open %s (is the node still running? stop it first): %w", dir, err)
-	}
-	if err := db.Close(); err != nil {
-		return err
-	}
-	if !*yes {
+	err = node.ResetChain(datadirPath, func(dir string) error {
+		if *yes {
+			return nil
+		}
 		fmt.Fprintf(stderr, "This deletes the chain state in %s (blocks, UTXO set, mempool).\n"+
 			"The wallet and the node's identity are kept. Type 'yes' to go on: ", dir)
 		answer, err := stdinLine()
 		if err != nil || strings.TrimSpace(answer) != "yes" {
 			return errors.New("not confirmed; nothing was deleted")
 		}
+		return nil
+	})
+	if errors.Is(err, node.ErrNoChainState) {
+		fmt.Fprintf(stdout, "nothing to reset: %s has no chain state\n", *datadir)
+		return nil
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "chain state removed from %s; the node will start again from genesis\n", *datadir)

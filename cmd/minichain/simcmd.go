@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minichain/minichain/node/sim"
+	"github.com/minichain/minichain/sim"
 )
 
 // partitionFlags is the repeatable --partition flag.

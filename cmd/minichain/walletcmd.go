@@ -122,6 +122,47 @@ func runWallet(args []string, stdout, stderr io.Writer) error {
 	return usagef("unknown wallet subcommand %q", sub)
 }
 
+// readMnemonic reads a mnemonic to restore from file, or asks for it, and
+// checks it.
+func readMnemonic(file string, stderr io.Writer) (string, error) {
+	var mnemonic string
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		mnemonic = string(b)
+	} else {
+		fmt.Fprint(stderr, "Mnemonic (12 or 24 words): ")
+		var err error
+		if mnemonic, err = stdinLine(); err != nil {
+			return "", err
+		}
+	}
+	if _, err := wallet.SeedFromMnemonic(mnemonic, ""); err != nil {
+		return "", err
+	}
+	return mnemonic, nil
+}
+
+// scanRestored finds a restored wallet's used addresses by asking the node
+// about each, until gap unused ones in a row.
+func scanRestored(w *wallet.Wallet, wf *walletFlags, p *chain.Params, gap int) error {
+	c, _, err := wf.client(false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cliContext()
+	defer cancel()
+	return w.Scan(func(pkh [20]byte) (bool, error) {
+		a, err := c.Address(ctx, wallet.NewAddress(pkh, p).String())
+		if err != nil {
+			return false, err
+		}
+		return a.TxCount > 0 || len(a.Pending) > 0, nil
+	}, gap)
+}
+
 func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	name := "wallet create"
 	if restore {
@@ -148,19 +189,7 @@ func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	}
 	var mnemonic string
 	if restore {
-		if *mnemonicFile != "" {
-			b, err := os.ReadFile(*mnemonicFile)
-			if err != nil {
-				return err
-			}
-			mnemonic = string(b)
-		} else {
-			fmt.Fprint(stderr, "Mnemonic (12 or 24 words): ")
-			if mnemonic, err = stdinLine(); err != nil {
-				return err
-			}
-		}
-		if _, err := wallet.SeedFromMnemonic(mnemonic, ""); err != nil {
+		if mnemonic, err = readMnemonic(*mnemonicFile, stderr); err != nil {
 			return err
 		}
 	}
@@ -177,20 +206,7 @@ func walletCreate(args []string, stdout, stderr io.Writer, restore bool) error {
 	}
 	if restore {
 		if !*offline {
-			c, _, err := wf.client(false)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := cliContext()
-			defer cancel()
-			err = w.Scan(func(pkh [20]byte) (bool, error) {
-				a, err := c.Address(ctx, wallet.NewAddress(pkh, p).String())
-				if err != nil {
-					return false, err
-				}
-				return a.TxCount > 0 || len(a.Pending) > 0, nil
-			}, *gap)
-			if err != nil {
+			if err := scanRestored(w, &wf, p, *gap); err != nil {
 				return fmt.Errorf("wallet restored to %s, but scanning the chain failed: %w", path, err)
 			}
 		}
@@ -380,6 +396,8 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	to := fs.String("to", "", "address to pay")
 	amount := fs.String("amount", "", "amount in coins, up to 8 decimals (e.g. 1.5)")
 	feeRate := fs.Uint64("fee-rate", 2, "fee in base units per byte")
+	maxFeeRate := fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "refuse a fee rate above this, in base units per byte, unless --force")
+	force := fs.Bool("force", false, "pay a fee rate above --max-fee-rate")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -404,13 +422,16 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := cliContext()
 	defer cancel()
-	pay, err := w.BuildPayment(c.Ledger(ctx), dest, units, *feeRate)
+	pay, err := w.BuildPayment(c.Ledger(ctx), dest, units, wallet.PayOptions{FeeRate: *feeRate, MaxFeeRate: *maxFeeRate, Force: *force})
 	if err != nil {
 		return err
 	}
 	txid, err := c.SubmitTx(ctx, pay.Tx)
 	if err != nil {
 		return fmt.Errorf("the node refused the payment: %w", err)
+	}
+	if err := w.KeepChange(pay); err != nil {
+		return fmt.Errorf("the payment %s was sent, but its change address could not be saved in the wallet (a restore finds it): %w", txid, err)
 	}
 	out := map[string]any{"txid": txid, "amount": units, "fee": pay.Fee, "change": pay.Change}
 	text := fmt.Sprintf("sent %s to %s\ntxid %s\nfee  %s\n", wallet.FormatAmount(units), dest, txid, wallet.FormatAmount(pay.Fee))

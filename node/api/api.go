@@ -232,6 +232,8 @@ type Send struct {
 	To      string `json:"to"`
 	Amount  uint64 `json:"amount"`
 	FeeRate uint64 `json:"fee_rate"`
+	// Force pays a fee rate above the node's maximum (--max-fee-rate).
+	Force bool `json:"force,omitempty"`
 }
 
 // Sent is the answer to POST /api/v1/wallet/send.

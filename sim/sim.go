@@ -1,0 +1,730 @@
+package sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/mempool"
+	"github.com/minichain/minichain/chain/store"
+	"github.com/minichain/minichain/miner"
+)
+
+// Protocol constants of the model, after package p2p.
+const (
+	// maxSyncBlocks is how many blocks one sync reply carries at most.
+	maxSyncBlocks = 500
+	// requestTimeout is how long a node waits for a sync reply before it
+	// asks again.
+	requestTimeout = 20 * time.Second
+	// msgOverhead is the framing added to every message, in bytes.
+	msgOverhead = 40
+	// statusSize is the size of a tip announcement.
+	statusSize = 120
+	// progressEvery is how often, in simulated time, Config.Progress is
+	// called.
+	progressEvery = time.Hour
+)
+
+// Epoch is the wall-clock time simulated time 0 stands for: the block
+// timestamps and the clock every node's chain and mempool read.
+var Epoch = time.Unix(int64(chain.RegtestParams.GenesisBlock.Header.Timestamp), 0).UTC().Add(24 * time.Hour)
+
+// Sim is one simulation. New sets it up; Run runs it once.
+type Sim struct {
+	cfg    Config
+	params *chain.Params
+	shares []float64
+	cum    []float64 // cumulative shares, for drawing the next miner
+	sigs   *chain.SigCache
+
+	now      time.Duration
+	seq      uint64
+	queue    eventQueue
+	inflight int   // network messages in flight
+	failed   error // the first internal error; stops the run
+	ran      bool
+	scripted bool // tests inject the blocks: no mining, no traffic
+
+	nodes    []*simNode
+	sides    [][]uint8 // sides[i][node]: side of the node in partition i
+	cutNow   []uint8   // sides of the active partition, or nil
+	mineRNG  *rand.Rand
+	txRNG    *rand.Rand
+	drained  context.Context // already cancelled: drains subscriptions without waiting
+	blocks   map[chain.Hash]*blockRecord
+	blockLog []*blockRecord
+	reorgs   []reorgRecord
+	gen      *txGen
+	net      netStats
+}
+
+// simNode is one node: a real chain and mempool, plus what the model keeps
+// of its network state.
+type simNode struct {
+	id        int
+	chain     *chain.Chain
+	pool      *mempool.Mempool
+	sub       *chain.Subscription
+	peers     []int
+	payTo     []byte
+	up        uplink                       // what the node is sending
+	orphans   []chain.Hash                 // blocks waiting in the chain's orphan pool
+	requested map[chain.Hash]time.Duration // sync requests in flight, by wanted block
+	follow    *mempool.Follower            // the node's chain -> mempool rule
+}
+
+// blockRecord is what the simulator knows of a mined block.
+type blockRecord struct {
+	hash     chain.Hash
+	block    *chain.Block
+	miner    int
+	height   int32
+	mined    time.Duration
+	size     int
+	arrivals []arrival // each node that accepted it, in order of time
+}
+
+// arrival is a block reaching a node, delay after it was mined.
+type arrival struct {
+	node  int
+	delay time.Duration
+}
+
+type reorgRecord struct {
+	node  int
+	at    time.Duration
+	depth int
+}
+
+type netStats struct {
+	messages, bytes, dropped int64
+	dupBlocks, dupTxs        int64
+	syncRequests             int64
+	invalidBlocks            int64
+}
+
+// New builds the network: every node's chain and mempool, the topology, the
+// partition sides and the traffic generator's users.
+func New(cfg Config) (*Sim, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	// One signature cache for every node: whether a signature verifies is
+	// a function of the signature hash, the signature and the key, so
+	// sharing it changes no verdict, and the simulation verifies each
+	// signature once instead of twice per node.
+	expected := cfg.TxRate*cfg.Duration.Seconds()*1.2 + 10_000
+	s := &Sim{
+		sigs:    chain.NewSigCache(int(min(expected, 4_000_000))),
+		cfg:     cfg,
+		params:  chain.RegtestParams,
+		shares:  cfg.shares(),
+		mineRNG: rand.New(rand.NewPCG(cfg.Seed, 1)),
+		txRNG:   rand.New(rand.NewPCG(cfg.Seed, 2)),
+		blocks:  make(map[chain.Hash]*blockRecord),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.drained = ctx
+	acc := 0.0
+	for _, sh := range s.shares {
+		acc += sh
+		s.cum = append(s.cum, acc)
+	}
+	netRNG := rand.New(rand.NewPCG(cfg.Seed, 3))
+	topo := cfg.Topology
+	if topo == nil {
+		topo = buildTopology(cfg.Nodes, cfg.Peers, netRNG)
+	}
+	for _, p := range cfg.Partitions {
+		s.sides = append(s.sides, splitSides(cfg.Nodes, p.Fraction, netRNG))
+	}
+	for i := 0; i < cfg.Nodes; i++ {
+		n, err := s.newNode(i, topo[i])
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sim: node %d: %w", i, err)
+		}
+		s.nodes = append(s.nodes, n)
+	}
+	s.gen = newTxGen(s)
+	return s, nil
+}
+
+func (s *Sim) newNode(id int, peers []int) (*simNode, error) {
+	c, err := chain.New(chain.Config{Params: s.params, DB: store.NewMemory(), ScriptWorkers: 1, SigCache: s.sigs})
+	if err != nil {
+		return nil, err
+	}
+	pool, err := mempool.New(mempool.Config{Params: s.params, Chain: c, Now: s.clock, SigCache: s.sigs})
+	if err != nil {
+		return nil, err
+	}
+	var seed [8]byte
+	binary.BigEndian.PutUint64(seed[:], uint64(id))
+	pkh := chain.Hash160(append([]byte("minichain sim miner "), seed[:]...))
+	return &simNode{
+		id: id, chain: c, pool: pool, sub: c.Subscribe(0), follow: mempool.NewFollower(pool), peers: peers,
+		payTo:     chain.PayToPubKeyHashScript(pkh),
+		requested: make(map[chain.Hash]time.Duration),
+	}, nil
+}
+
+// Close releases the nodes' subscriptions. The chains live in memory and
+// need nothing else.
+func (s *Sim) Close() {
+	for _, n := range s.nodes {
+		n.sub.Close()
+	}
+}
+
+// clock is the wall-clock time of the current simulated instant.
+func (s *Sim) clock() time.Time { return Epoch.Add(s.now) }
+
+// at schedules fn at simulated time t.
+func (s *Sim) at(t time.Duration, fn func()) {
+	s.seq++
+	s.queue.push(event{at: t, seq: s.seq, run: fn})
+}
+
+// fail records the first internal error; the run stops after the current
+// event.
+func (s *Sim) fail(err error) {
+	if s.failed == nil {
+		s.failed = err
+	}
+}
+
+// Run runs the simulation to its end and returns the report. It can be
+// called once. ctx stops it early, with ctx's error.
+func (s *Sim) Run(ctx context.Context) (*Report, error) {
+	if s.ran {
+		return nil, errors.New("sim: Run called twice")
+	}
+	s.ran = true
+	defer s.Close()
+	for i, p := range s.cfg.Partitions {
+		s.at(p.Start, func() { s.cutNow = s.sides[i] })
+		s.at(p.Heal, func() { s.heal(s.sides[i]) })
+	}
+	if !s.scripted {
+		s.scheduleMining()
+		s.gen.start()
+	}
+	end := s.cfg.Duration + s.cfg.Settle
+	nextProgress := progressEvery
+	for n := 0; len(s.queue) > 0; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		ev := s.queue.pop()
+		if ev.at > end {
+			break
+		}
+		s.now = ev.at
+		for s.cfg.Progress != nil && s.now >= nextProgress {
+			s.cfg.Progress(nextProgress, len(s.blockLog))
+			nextProgress += progressEvery
+		}
+		ev.run()
+		if s.failed != nil {
+			return nil, s.failed
+		}
+	}
+	return s.report(), nil
+}
+
+// ---- mining ----
+
+func (s *Sim) scheduleMining() {
+	gap := s.mineRNG.ExpFloat64() * float64(s.cfg.BlockInterval)
+	s.at(s.now+time.Duration(math.Round(gap)), s.mineBlock)
+}
+
+// settled reports whether mining may stop: past the duration, with the
+// network quiet and every node on one tip.
+func (s *Sim) settled() bool {
+	if s.now < s.cfg.Duration {
+		return false
+	}
+	if s.now >= s.cfg.Duration+s.cfg.Settle {
+		return true
+	}
+	return s.inflight == 0 && s.agreed()
+}
+
+// agreed reports whether every node has the same tip.
+func (s *Sim) agreed() bool {
+	tip := s.nodes[0].chain.BestSnapshot().Hash
+	for _, n := range s.nodes[1:] {
+		if n.chain.BestSnapshot().Hash != tip {
+			return false
+		}
+	}
+	return true
+}
+
+// pickMiner draws the node that finds the next block, by share.
+func (s *Sim) pickMiner() int {
+	x := s.mineRNG.Float64() * s.cum[len(s.cum)-1]
+	lo, hi := 0, len(s.cum)-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if s.cum[mid] > x {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// mineBlock is the network finding a block: the miner drawn builds a
+// template on its own tip, solves it (regtest difficulty takes a few
+// hashes) and takes it as if it came from its own worker.
+func (s *Sim) mineBlock() {
+	if s.settled() {
+		return
+	}
+	m := s.pickMiner()
+	s.scheduleMining()
+	n := s.nodes[m]
+	tmpl, err := miner.NewTemplate(s.params, n.chain, n.pool, n.payTo, s.clock())
+	if err != nil {
+		s.fail(fmt.Errorf("sim: node %d: template: %w", m, err))
+		return
+	}
+	hdr, err := tmpl.Header(0)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	for hdr.Nonce = 0; chain.CheckProofOfWork(hdr.BlockHash(), hdr.Bits, s.params.PowLimit) != nil; hdr.Nonce++ {
+	}
+	b, err := tmpl.Block(0, hdr.Nonce)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	h := b.BlockHash()
+	rec := &blockRecord{hash: h, block: b, miner: m, height: tmpl.Height(), mined: s.now, size: b.SerializeSize()}
+	s.blocks[h] = rec
+	s.blockLog = append(s.blockLog, rec)
+	s.acceptBlock(n, b, h, -1, false)
+	if !n.chain.HaveBlock(h) {
+		s.fail(fmt.Errorf("sim: node %d rejected the block it mined at height %d", m, rec.height))
+	}
+}
+
+// ---- the network ----
+
+// isCut reports whether the active partition separates a and b.
+func (s *Sim) isCut(a, b int) bool { return s.cutNow != nil && s.cutNow[a] != s.cutNow[b] }
+
+// send puts a message of size bytes on the link from -> to. The sender's
+// upload bandwidth is shared equally by everything it is sending at the
+// moment (as fair queueing and congestion control share a real uplink),
+// so a block relayed to six peers reaches all six after six times its
+// transmission time. The message then takes Latency to arrive; deliver runs
+// on arrival unless a partition cut the link meanwhile.
+func (s *Sim) send(from, to int, size int, deliver func()) {
+	if s.isCut(from, to) {
+		s.net.dropped++
+		return
+	}
+	size += msgOverhead
+	s.net.messages++
+	s.net.bytes += int64(size)
+	s.inflight++
+	arrive := func() {
+		s.at(s.now+s.cfg.Latency, func() {
+			s.inflight--
+			if s.isCut(from, to) {
+				s.net.dropped++
+				return
+			}
+			deliver()
+		})
+	}
+	if s.cfg.Bandwidth <= 0 {
+		arrive()
+		return
+	}
+	n := s.nodes[from]
+	n.up.advance(s.now, s.cfg.Bandwidth)
+	n.up.active = append(n.up.active, &transfer{bits: float64(size) * 8, done: arrive})
+	s.scheduleUplink(n)
+}
+
+// uplink is a node's upload link shared by its transfers in progress.
+type uplink struct {
+	active  []*transfer
+	last    time.Duration // when the transfers' remaining bits were last updated
+	version uint64        // invalidates completion events scheduled before a change
+}
+
+// transfer is a message being sent.
+type transfer struct {
+	bits float64 // still to send
+	done func()  // called when the last bit has left
+}
+
+// advance brings the remaining bits up to now: each active transfer got an
+// equal share of the bandwidth since the last update.
+func (u *uplink) advance(now time.Duration, bandwidth float64) {
+	if n := len(u.active); n > 0 && now > u.last {
+		sent := (now - u.last).Seconds() * bandwidth / float64(n)
+		for _, t := range u.active {
+			t.bits -= sent
+		}
+	}
+	u.last = now
+}
+
+// scheduleUplink schedules the next completion on n's uplink: the transfer
+// with the fewest bits left, finishing after n times its bits at the full
+// rate, n the number sharing the link.
+func (s *Sim) scheduleUplink(n *simNode) {
+	u := &n.up
+	u.version++
+	if len(u.active) == 0 {
+		return
+	}
+	least := u.active[0].bits
+	for _, t := range u.active[1:] {
+		least = min(least, t.bits)
+	}
+	wait := time.Duration(math.Ceil(max(least, 0) * float64(len(u.active)) / s.cfg.Bandwidth * 1e9))
+	v := u.version
+	s.at(s.now+wait, func() {
+		if v != u.version {
+			return // the set of transfers changed; a newer event stands
+		}
+		u.advance(s.now, s.cfg.Bandwidth)
+		keep := u.active[:0]
+		var finished []*transfer
+		for _, t := range u.active {
+			if t.bits <= 1e-3 {
+				finished = append(finished, t)
+			} else {
+				keep = append(keep, t)
+			}
+		}
+		for i := len(keep); i < len(u.active); i++ {
+			u.active[i] = nil
+		}
+		u.active = keep
+		for _, t := range finished {
+			t.done()
+		}
+		s.scheduleUplink(n)
+	})
+}
+
+// heal ends a partition: the nodes on every link it cut tell each other
+// their tips and send each other their mempools, as reconnecting peers do.
+func (s *Sim) heal(sides []uint8) {
+	s.cutNow = nil
+	for _, n := range s.nodes {
+		for _, p := range n.peers {
+			if sides[n.id] != sides[p] {
+				s.sendStatus(n, p)
+				s.sendMempool(n, p)
+			}
+		}
+	}
+}
+
+// ---- blocks ----
+
+// acceptBlock is node n receiving block b from peer from (-1: mined
+// itself). A valid block is relayed to every other peer, unless it came in
+// a sync reply, after which the node announces its new tip instead. A block
+// whose parent is unknown makes n ask the sender for the missing ones.
+func (s *Sim) acceptBlock(n *simNode, b *chain.Block, h chain.Hash, from int, viaSync bool) {
+	if n.chain.HaveBlock(h) {
+		s.net.dupBlocks++
+		return
+	}
+	res, err := n.chain.ProcessBlock(b, s.clock())
+	if err != nil {
+		s.net.invalidBlocks++
+		return
+	}
+	s.followChain(n)
+	if res.Orphan {
+		n.orphans = append(n.orphans, h)
+		if from >= 0 {
+			s.requestBlocks(n, from, res.MissingAncestor)
+		}
+		return
+	}
+	accepted := []*chain.Block{b}
+	if len(n.orphans) > 0 {
+		keep := n.orphans[:0]
+		for _, o := range n.orphans {
+			if _, err := n.chain.BlockInfo(o); err == nil {
+				if rec := s.blocks[o]; rec != nil {
+					accepted = append(accepted, rec.block)
+				}
+			} else if n.chain.HaveBlock(o) {
+				keep = append(keep, o)
+			}
+		}
+		n.orphans = keep
+	}
+	for _, blk := range accepted {
+		bh := blk.BlockHash()
+		if rec := s.blocks[bh]; rec != nil {
+			rec.arrivals = append(rec.arrivals, arrival{node: n.id, delay: s.now - rec.mined})
+		}
+		if !viaSync {
+			s.relayBlock(n, blk, bh, from)
+		}
+	}
+}
+
+func (s *Sim) relayBlock(n *simNode, b *chain.Block, h chain.Hash, from int) {
+	s.relay(n, from, b.SerializeSize(), func(to *simNode) { s.acceptBlock(to, b, h, n.id, false) })
+}
+
+// relay sends a message of size bytes from n to every peer but from, in
+// peer order; deliver runs at each on arrival.
+func (s *Sim) relay(n *simNode, from, size int, deliver func(to *simNode)) {
+	for _, p := range n.peers {
+		if p == from {
+			continue
+		}
+		to := s.nodes[p]
+		s.send(n.id, p, size, func() { deliver(to) })
+	}
+}
+
+// followChain applies n's chain events to its mempool with the node's own
+// follower (mempool.Follower), relays the transactions a reorganisation
+// returned to the pool, and records reorganisations.
+func (s *Sim) followChain(n *simNode) {
+	for {
+		ev, err := n.sub.Next(s.drained)
+		if errors.Is(err, chain.ErrLagged) {
+			n.follow.Lagged()
+			continue
+		}
+		if err != nil {
+			return
+		}
+		for _, d := range n.follow.Apply(ev) {
+			s.relayTx(n, d.Tx, d.TxID, -1)
+		}
+		if ev.Type == chain.TipChanged && ev.ReorgDepth > 0 {
+			s.reorgs = append(s.reorgs, reorgRecord{node: n.id, at: s.now, depth: ev.ReorgDepth})
+		}
+	}
+}
+
+// requestBlocks asks peer for the blocks n lacks up to want, with n's
+// block locator, unless such a request is already in flight.
+func (s *Sim) requestBlocks(n *simNode, peer int, want chain.Hash) {
+	if t, ok := n.requested[want]; ok && s.now-t < requestTimeout {
+		return
+	}
+	n.requested[want] = s.now
+	s.net.syncRequests++
+	loc := n.chain.BlockLocator()
+	server := s.nodes[peer]
+	s.send(n.id, peer, 8+32*len(loc)+32, func() { s.serveBlocks(server, n.id, loc, want) })
+}
+
+// serveBlocks answers a sync request: the blocks from the last one the
+// locator shares with want's branch up to want, oldest first, at most
+// maxSyncBlocks of them.
+func (s *Sim) serveBlocks(server *simNode, to int, loc []chain.Hash, want chain.Hash) {
+	known := make(map[chain.Hash]bool, len(loc))
+	for _, h := range loc {
+		known[h] = true
+	}
+	var back []*chain.Block
+	for h := want; !known[h]; {
+		b, err := server.chain.BlockByHash(h)
+		if err != nil {
+			break // not ours (an orphan still): nothing more to give
+		}
+		back = append(back, b)
+		if b.Header.PrevBlock == (chain.Hash{}) {
+			break
+		}
+		h = b.Header.PrevBlock
+	}
+	if len(back) > maxSyncBlocks {
+		back = back[len(back)-maxSyncBlocks:]
+	}
+	blocks := make([]*chain.Block, len(back))
+	size := 8
+	for i, b := range back {
+		blocks[len(back)-1-i] = b
+		size += b.SerializeSize()
+	}
+	peer := s.nodes[to]
+	s.send(server.id, to, size, func() { s.receiveBlocks(peer, server.id, blocks, want) })
+}
+
+// receiveBlocks takes a sync reply: every block in order, then an
+// announcement of the new tip if it moved, and another request if want is
+// still missing and the reply was not empty.
+func (s *Sim) receiveBlocks(n *simNode, from int, blocks []*chain.Block, want chain.Hash) {
+	delete(n.requested, want)
+	before := n.chain.BestSnapshot().Hash
+	for _, b := range blocks {
+		s.acceptBlock(n, b, b.BlockHash(), from, true)
+	}
+	if n.chain.BestSnapshot().Hash != before {
+		for _, p := range n.peers {
+			if p != from {
+				s.sendStatus(n, p)
+			}
+		}
+	}
+	if len(blocks) > 0 {
+		if _, err := n.chain.BlockInfo(want); err != nil {
+			s.requestBlocks(n, from, want)
+		}
+	}
+}
+
+// sendStatus tells peer p the node's tip; a peer with less work that lacks
+// it syncs from the node.
+func (s *Sim) sendStatus(n *simNode, p int) {
+	best := n.chain.BestSnapshot()
+	tip, work := best.Hash, best.WorkSum
+	peer := s.nodes[p]
+	s.send(n.id, p, statusSize, func() { s.receiveStatus(peer, n.id, tip, work) })
+}
+
+func (s *Sim) receiveStatus(n *simNode, from int, tip chain.Hash, work *big.Int) {
+	if n.chain.HaveBlock(tip) || work.Cmp(n.chain.BestSnapshot().WorkSum) <= 0 {
+		return
+	}
+	s.requestBlocks(n, from, tip)
+}
+
+// ---- transactions ----
+
+// acceptTx is node n receiving tx from peer from (-1: submitted by a
+// user). Whatever the pool accepts, the transaction and any orphans it made
+// whole, is relayed.
+func (s *Sim) acceptTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) (mempool.AcceptResult, error) {
+	if n.pool.Has(txid) {
+		s.net.dupTxs++
+		return mempool.AcceptResult{}, nil
+	}
+	res, err := n.pool.AcceptTx(tx)
+	if err != nil {
+		return res, err
+	}
+	for _, d := range res.Accepted {
+		s.relayTx(n, d.Tx, d.TxID, from)
+	}
+	return res, nil
+}
+
+func (s *Sim) relayTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) {
+	s.relay(n, from, tx.SerializeSize(), func(to *simNode) { _, _ = s.acceptTx(to, tx, txid, n.id) })
+}
+
+// sendMempool sends every transaction of n's pool to peer p in one
+// message, as the sync protocol's getmempool answer does.
+func (s *Sim) sendMempool(n *simNode, p int) {
+	descs := n.pool.Ordered()
+	if len(descs) == 0 {
+		return
+	}
+	size := 8
+	for _, d := range descs {
+		size += d.Size
+	}
+	peer := s.nodes[p]
+	s.send(n.id, p, size, func() {
+		for _, d := range descs {
+			_, _ = s.acceptTx(peer, d.Tx, d.TxID, n.id)
+		}
+	})
+}
+
+// ---- topology ----
+
+// buildTopology connects n nodes: a random tree first, so the graph is
+// connected, then each node dials random peers until it has dialled k.
+// k == 0, or k >= n-1, connects every pair. Peer lists are sorted.
+func buildTopology(n, k int, r *rand.Rand) [][]int {
+	peers := make([][]int, n)
+	if k == 0 || k >= n-1 {
+		for i := range peers {
+			for j := 0; j < n; j++ {
+				if j != i {
+					peers[i] = append(peers[i], j)
+				}
+			}
+		}
+		return peers
+	}
+	linked := make([]map[int]bool, n)
+	for i := range linked {
+		linked[i] = make(map[int]bool)
+	}
+	dialled := make([]int, n)
+	link := func(a, b int) {
+		linked[a][b], linked[b][a] = true, true
+		peers[a] = append(peers[a], b)
+		peers[b] = append(peers[b], a)
+	}
+	for i := 1; i < n; i++ {
+		link(i, r.IntN(i))
+		dialled[i]++
+	}
+	for i := 0; i < n; i++ {
+		for tries := 0; dialled[i] < k && tries < 100*k; tries++ {
+			j := r.IntN(n)
+			if j != i && !linked[i][j] {
+				link(i, j)
+				dialled[i]++
+			}
+		}
+	}
+	for i := range peers {
+		slices.Sort(peers[i])
+	}
+	return peers
+}
+
+// splitSides puts round(fraction*n) nodes, chosen at random, on side 0 and
+// the rest on side 1, with at least one node on each side.
+func splitSides(n int, fraction float64, r *rand.Rand) []uint8 {
+	perm := r.Perm(n)
+	first := min(max(int(math.Round(fraction*float64(n))), 1), n-1)
+	sides := make([]uint8, n)
+	for i, node := range perm {
+		if i >= first {
+			sides[node] = 1
+		}
+	}
+	return sides
+}
+
+// userKeySeed derives the private key bytes of traffic user i for a seed.
+func userKeySeed(seed uint64, i int) [32]byte {
+	var b [24]byte
+	copy(b[:8], "simuser:")
+	binary.BigEndian.PutUint64(b[8:16], seed)
+	binary.BigEndian.PutUint64(b[16:], uint64(i))
+	return sha256.Sum256(b[:])
+}
