@@ -133,9 +133,11 @@ func bigChain(t *testing.T, n int) *chain.Chain {
 
 // TestAttackMaximalRequestFlood: a peer asking, on eight streams at once and
 // as fast as it can, for every block of the chain (legal requests, each
-// answered in full) was served without limit: hundreds of MiB in seconds.
-// Now requests and bytes are rate-limited per peer; the excess is refused
-// and costs the peer, which is banned within seconds.
+// answered in full) was served without limit: 213 MiB in 8 s. Now requests
+// and bytes are rate-limited per peer: what one peer is served is bounded by
+// the byte rate whatever it does, and the excess is refused and costs it (on
+// an idle machine it is banned within a second; on a loaded one the server
+// may be too slow for the flood to exceed the rates at all).
 func TestAttackMaximalRequestFlood(t *testing.T) {
 	c := bigChain(t, 40)
 	victim := runHost(t, c)
@@ -151,6 +153,7 @@ func TestAttackMaximalRequestFlood(t *testing.T) {
 	}
 	req := encodeGetBlocks(hashes)
 	var served atomic.Int64
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -176,13 +179,12 @@ func TestAttackMaximalRequestFlood(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	mib := served.Load() >> 20
-	t.Logf("served %d KiB to the flooder; banned: %v", served.Load()>>10, isBanned(victim, a.ID()))
-	if !isBanned(victim, a.ID()) {
-		t.Error("the flooder was not banned within 8 s")
-	}
-	if mib > 40 {
-		t.Errorf("served %d MiB to one peer, want at most 40", mib)
+	elapsed := time.Since(start)
+	bound := int64(serveByteBurst + serveByteRate*elapsed.Seconds() + 1<<20)
+	t.Logf("served %d KiB to the flooder in %v (bound %d KiB); charged: %v, banned: %v",
+		served.Load()>>10, elapsed.Round(time.Millisecond), bound>>10, charged(victim, a.ID()), isBanned(victim, a.ID()))
+	if served.Load() > bound {
+		t.Errorf("served %d KiB to one peer in %v, want at most %d KiB", served.Load()>>10, elapsed, bound>>10)
 	}
 }
 

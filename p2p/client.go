@@ -48,6 +48,8 @@ func offenceOf(err error) (Offence, bool) {
 		return f.off, true
 	case errors.Is(err, errOversized):
 		return OffenceOversized, true
+	case errors.Is(err, errUnexpectedType):
+		return OffenceUnrequested, true
 	case errors.Is(err, errMalformed):
 		return OffenceMalformed, true
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):

@@ -17,8 +17,14 @@ import (
 // the buffer grows as bytes arrive rather than being allocated from the
 // declared length.
 
-// errOversized is a frame longer than its type allows.
-var errOversized = errors.New("sync frame over its size limit")
+// Frame errors.
+var (
+	// errOversized is a frame longer than its type allows.
+	errOversized = errors.New("sync frame over its size limit")
+	// errUnexpectedType is a frame of a type not acceptable here: an
+	// unknown request, or a response to another request.
+	errUnexpectedType = errors.New("unexpected sync message type")
+)
 
 // frameLimit returns the largest frame of a type the reader accepts, or
 // false when that type is not acceptable here at all.
@@ -32,8 +38,8 @@ const frameChunk = 64 << 10
 // type byte has arrived. reserve, when not nil, is called with the declared
 // length before the body is read: an error from it refuses the frame.
 //
-// An oversized declaration is errOversized, an unacceptable type or a
-// malformed length errMalformed; a stream that ends early or times out
+// An oversized declaration is errOversized, an unacceptable type
+// errUnexpectedType, a malformed length errMalformed; a stream that ends early or times out
 // returns the I/O error.
 func readFrame(r *bufio.Reader, maxAny int, limit frameLimit, reserve func(n int) error) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
@@ -60,7 +66,7 @@ func readFrame(r *bufio.Reader, maxAny int, limit frameLimit, reserve func(n int
 	lim, ok := limit(typ)
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w: unexpected message type %#02x", errMalformed, typ)
+		return nil, fmt.Errorf("%w %#02x", errUnexpectedType, typ)
 	case n > uint64(lim):
 		return nil, fmt.Errorf("%w: %d bytes declared for type %#02x, at most %d", errOversized, n, typ, lim)
 	}

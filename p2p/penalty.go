@@ -33,8 +33,9 @@ const (
 	// OffenceMalformed: a gossip message or sync frame that does not
 	// decode, or a response of the wrong type.
 	OffenceMalformed
-	// OffenceUnrequested: blocks in a sync response that were not asked
-	// for.
+	// OffenceUnrequested: a sync message not asked for: blocks in a
+	// response that were not requested, a response of another type than
+	// the request's, a request of an unknown type.
 	OffenceUnrequested
 	// OffenceOversized: a sync frame longer than its type allows.
 	OffenceOversized
@@ -65,14 +66,14 @@ type cost struct {
 const banThreshold = 100
 
 // offenceCosts is the price list. A broken consensus rule, undecodable data
-// and a wrong network are bans at once; two lies or two invalid
-// transactions are; a stall is half a ban that fades in a few minutes; an
+// and a wrong network are bans at once; two lies, two invalid transactions,
+// two oversized or two unrequested messages are; a stall is half a ban that fades in a few minutes; an
 // orphan or a request over the limit is a tenth of one.
 var offenceCosts = [numOffences]cost{
 	OffenceInvalidBlock: {persistent: 100},
 	OffenceInvalidTx:    {persistent: 50},
 	OffenceMalformed:    {persistent: 100},
-	OffenceUnrequested:  {persistent: 100},
+	OffenceUnrequested:  {persistent: 50},
 	OffenceOversized:    {persistent: 50},
 	OffenceWrongNetwork: {persistent: 100},
 	OffenceLie:          {persistent: 50},

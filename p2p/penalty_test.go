@@ -41,7 +41,7 @@ func TestOffenceCosts(t *testing.T) {
 			t.Errorf("%s: persistent %v, transient %v: wrong kind of cost", o, per, tr)
 		}
 	}
-	bans := map[Offence]bool{OffenceInvalidBlock: true, OffenceMalformed: true, OffenceUnrequested: true,
+	bans := map[Offence]bool{OffenceInvalidBlock: true, OffenceMalformed: true,
 		OffenceWrongNetwork: true, OffenceGossipScore: true}
 	for o := Offence(0); o < numOffences; o++ {
 		per, tr := o.Cost()
@@ -66,6 +66,7 @@ func TestOffenceOfErrors(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", fault(OffenceUnrequested, "x")), OffenceUnrequested, true},
 		{fmt.Errorf("%w: 5 MiB", errOversized), OffenceOversized, true},
 		{fmt.Errorf("%w: bad count", errMalformed), OffenceMalformed, true},
+		{fmt.Errorf("%w 0x11", errUnexpectedType), OffenceUnrequested, true},
 		{os.ErrDeadlineExceeded, OffenceStall, true},
 		{fmt.Errorf("headers: %w", context.DeadlineExceeded), OffenceStall, true},
 		{fmt.Errorf("%w: busy", errPeerRefused), 0, false},

@@ -1,11 +1,14 @@
 package p2p
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/minichain/minichain/chain"
 )
 
 func newTestLimiter() (*rateLimiter, *clock) {
@@ -91,5 +94,32 @@ func TestPacerKeepsWithinServerLimit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for pc.wait(ctx, "p") == nil {
+	}
+}
+
+// TestServerChargesRequestsOverTheRate: the server refuses a request past
+// the burst with an error answer and charges the peer; past the byte rate
+// likewise.
+func TestServerChargesRequestsOverTheRate(t *testing.T) {
+	rl, _ := newTestLimiter() // a clock that stands still: nothing refills
+	hst := &Host{cfg: Config{Params: chain.RegtestParams, Chain: newChain(t, 2)}, limiter: rl}
+	status := appendFrame(nil, []byte{msgStatus})
+	for i := 0; i < serveRequestBurst; i++ {
+		resp, off := hst.serveRequest("p", bufio.NewReader(bytes.NewReader(status)), nil)
+		if off != nil || resp[0] != msgStatusResp {
+			t.Fatalf("request %d of the burst: %x %v", i+1, resp, off)
+		}
+	}
+	resp, off := hst.serveRequest("p", bufio.NewReader(bytes.NewReader(status)), nil)
+	if off == nil || off.off != OffenceRateLimit || resp[0] != msgError {
+		t.Fatalf("past the burst: %x %v, want a refusal charged as rate_limit", resp, off)
+	}
+	// Bytes: a peer whose allowance is spent is refused and charged.
+	hst.limiter.takeBytes("q", serveByteBurst+serveByteRate)
+	hst.limiter.doneWaiting("q")
+	best := hst.cfg.Chain.BestSnapshot().Hash
+	resp, off = hst.serveRequest("q", bufio.NewReader(bytes.NewReader(appendFrame(nil, encodeGetBlocks([]chain.Hash{best})))), nil)
+	if off == nil || off.off != OffenceRateLimit || resp[0] != msgError {
+		t.Fatalf("past the byte rate: %x %v, want a refusal charged as rate_limit", resp, off)
 	}
 }
