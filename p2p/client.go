@@ -52,10 +52,17 @@ func offenceOf(err error) (Offence, bool) {
 		return OffenceUnrequested, true
 	case errors.Is(err, errMalformed):
 		return OffenceMalformed, true
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
 		return OffenceStall, true
 	}
 	return 0, false
+}
+
+// isTimeout reports whether err is a deadline that passed, as the stream
+// multiplexer reports it (yamux: "i/o deadline reached").
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // request runs one request/response exchange with a peer and returns the
@@ -89,8 +96,8 @@ func (hst *Host) request(ctx context.Context, p peer.ID, req []byte, want byte) 
 	}
 	resp, err := readFrame(bufio.NewReader(s), maxResponse(want), responseLimit(want), nil)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, context.DeadlineExceeded
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err) {
+			return nil, fmt.Errorf("no answer within %s: %w", hst.cfg.RequestTimeout, context.DeadlineExceeded)
 		}
 		return nil, err
 	}

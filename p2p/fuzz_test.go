@@ -153,15 +153,10 @@ func FuzzGossipValidators(f *testing.F) {
 		if block {
 			topic = bt
 		}
-		id := hst.messageID(pbMessage(topic, data))
+		if id := hst.messageID(pbMessage(topic, data)); id != string(chain.DoubleSHA256(data).Bytes()) {
+			t.Fatal("the message ID must be the hash of the message")
+		}
 		if block {
-			b, err := chain.DecodeBlock(data, p.MaxBlockSize)
-			switch {
-			case err == nil && bodyMatches(b) != (id == string(b.BlockHash().Bytes())):
-				t.Fatal("a block's ID must be its hash exactly when its body matches its header")
-			case err != nil && len(id) == chain.HashSize:
-				t.Fatal("an undecodable block got an ID that could be a block hash")
-			}
 			vctx, cancel := context.WithTimeout(ctx, time.Second)
 			_ = hst.checkGossipBlock(vctx, from, data)
 			cancel()

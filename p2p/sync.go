@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/minichain/minichain/chain"
@@ -105,7 +106,7 @@ func (s *syncer) orphanFrom(p peer.ID, missing chain.Hash) {
 }
 
 // want asks for a block by hash. from announced it; damaged says its copy
-// was damaged (it is then asked last... never).
+// was damaged (it is then never asked).
 func (s *syncer) want(h chain.Hash, from peer.ID, damaged bool) {
 	s.post(syncEvent{kind: evWant, peer: from, hash: h, damaged: damaged})
 }
@@ -184,7 +185,7 @@ func (s *syncer) run(ctx context.Context) {
 				if ctx.Err() == nil && notOurProtocol(err) {
 					s.hst.log.Info("peer does not speak this network's sync protocol; disconnecting", "peer", p.String())
 					_ = s.hst.h.Network().ClosePeer(p)
-				} else if o, ok := offenceOf(err); ok && ctx.Err() == nil {
+				} else if o, ok := offenceOf(err); ok && o != OffenceStall && ctx.Err() == nil {
 					s.hst.penalise(p, o, "status: "+err.Error())
 				}
 				return
@@ -300,11 +301,11 @@ func (s *syncer) run(ctx context.Context) {
 				r.err = errors.New("the sync could not back what it announced")
 			}
 			switch {
+			case faulty && off == OffenceStall:
+				p, why := r.peer, r.err.Error()
+				spawn(func() { s.hst.stalled(ctx, p, why) })
 			case faulty:
 				s.hst.penalise(r.peer, off, "sync: "+r.err.Error())
-				if off == OffenceStall {
-					_ = s.hst.h.Network().ClosePeer(r.peer)
-				}
 			case r.err != nil:
 				s.hst.log.Info("sync from peer failed; trying another", "peer", r.peer.String(), "err", r.err)
 			}
@@ -462,7 +463,7 @@ func (s *syncer) syncMempool(ctx context.Context, p peer.ID) {
 	}
 	txs, err := s.hst.requestMempool(ctx, p)
 	if err != nil {
-		if o, ok := offenceOf(err); ok && ctx.Err() == nil {
+		if o, ok := offenceOf(err); ok && o != OffenceStall && ctx.Err() == nil {
 			s.hst.penalise(p, o, "mempool: "+err.Error())
 		}
 		s.hst.log.Debug("mempool request failed", "peer", p.String(), "err", err)
@@ -488,3 +489,23 @@ func (s *syncer) syncMempool(ctx context.Context, p peer.ID) {
 func notOurProtocol(err error) bool {
 	return errors.Is(err, msmux.ErrNotSupported[protocol.ID]{})
 }
+
+// stalled deals with a peer that did not answer a sync job's request in
+// time: it is disconnected, and charged with a stall only if it still
+// answers a ping. A peer that cannot be reached at all is a network
+// problem (a partition, a dead link), not misbehaviour, and must not end
+// up banned from the network it will rejoin.
+func (hst *Host) stalled(ctx context.Context, p peer.ID, why string) {
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	res := <-ping.Ping(pctx, hst.h, p)
+	cancel()
+	if res.Error == nil {
+		hst.penalise(p, OffenceStall, "sync: "+why)
+	} else {
+		hst.log.Info("sync peer stopped answering and is unreachable; disconnecting", "peer", p.String(), "why", why)
+	}
+	_ = hst.h.Network().ClosePeer(p)
+}
+
+// pingTimeout bounds the ping that tells a staller from a lost peer.
+const pingTimeout = 5 * time.Second
