@@ -5,6 +5,8 @@
 #                the simulator's long tests, short fuzz runs of every decoder
 #                and of the handlers peers reach, and the e2e suite in Docker
 #   make fuzz-long  every fuzz target for minutes rather than seconds
+#   make attack  hostile peers against real node processes (issue 11): a few
+#                minutes, not part of make test
 
 GO        ?= go
 FUZZTIME  ?= 8s
@@ -28,7 +30,7 @@ FUZZ_TARGETS := \
 COMPOSE   := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 IMAGE     ?= minichain:dev
 
-.PHONY: all build test unit e2e fmt-check vet race sim fuzz fuzz-long clean linux docker up down
+.PHONY: all build test unit e2e fmt-check vet race sim fuzz fuzz-long clean linux docker up down attack
 
 all: build
 
@@ -98,6 +100,16 @@ fuzz:
 		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
+
+# attack runs every attack of issue 11 (attack) against real
+# regtest node processes on loopback, each on a fresh network in a temporary
+# directory, and prints the victim's memory and CPU, whether the honest
+# nodes agree, and the join, propagation and reconnection times, each next
+# to its target. It exits 3 when a target is not met. Flags go through
+# ATTACK_FLAGS, e.g. make attack ATTACK_FLAGS='-only lying-peer -v'.
+attack: build
+	$(GO) build -o bin/attack ./attack
+	bin/attack -bin $(BIN) $(ATTACK_FLAGS)
 
 # fuzz-long runs every fuzz target for longer (FUZZLONG each, default 5
 # minutes: about an hour in all); new failures land in each package's

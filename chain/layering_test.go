@@ -22,7 +22,7 @@ var layers = []struct {
 	{"chain", []string{"chain"}},
 	{"libraries", []string{"p2p", "miner", "wallet"}},
 	{"node", []string{"node"}},
-	{"tools", []string{"loadgen", "sim"}},
+	{"tools", []string{"loadgen", "sim", "attack"}},
 	{"cmd", []string{"cmd"}},
 }
 
