@@ -88,6 +88,8 @@ func TestAttackStreamFloodDeclaredLengths(t *testing.T) {
 			wantBanned: true, maxGrowthMiB: 32, typ: msgPushTxs, streams: 100},
 		{name: "1 MiB declared, 900 KiB sent", ip: "127.0.0.3", declared: 1 << 20, sent: 900 << 10,
 			maxGrowthMiB: 32, typ: msgPushTxs, streams: 100},
+		{name: "256 KiB declared, 250 KiB sent", ip: "127.0.0.7", declared: 256 << 10, sent: 250 << 10,
+			maxGrowthMiB: 16, typ: msgPushTxs, streams: 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := hostileHost(t, tc.ip)

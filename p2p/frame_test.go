@@ -83,7 +83,7 @@ func TestReadFrameAllocatesWhatArrives(t *testing.T) {
 
 // TestReadFrameLargeBody: a body larger than one chunk arrives whole.
 func TestReadFrameLargeBody(t *testing.T) {
-	body := append([]byte{msgPushTxs}, bytes.Repeat([]byte{7}, 5*frameChunk+3)...)
+	body := append([]byte{msgPushTxs}, bytes.Repeat([]byte{7}, 3*frameChunk+3)...)
 	got, err := readFrame(frameReader(appendFrame(nil, body)), maxRequest, requestLimit, nil)
 	if err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("err %v, %d bytes", err, len(got))

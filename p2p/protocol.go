@@ -34,13 +34,13 @@ const (
 // Limits of the protocol. Every frame is checked against the limit of its
 // type before anything is allocated for it (frame.go).
 const (
-	maxLocator      = 64      // hashes in a locator
-	maxHeaders      = 2000    // headers per response
-	maxBlocksAsked  = 128     // blocks per request
-	blocksRespBytes = 2 << 20 // a server stops adding blocks past this
-	mempoolBytes    = 2 << 20 // and transactions past this
-	pushBytes       = 1 << 20 // the transactions of one push, framing included
-	maxErrorLen     = 256     // bytes of an error message
+	maxLocator      = 64        // hashes in a locator
+	maxHeaders      = 2000      // headers per response
+	maxBlocksAsked  = 128       // blocks per request
+	blocksRespBytes = 2 << 20   // a server stops adding blocks past this
+	mempoolBytes    = 2 << 20   // and transactions past this
+	pushBytes       = 256 << 10 // the transactions of one push, framing included
+	maxErrorLen     = 256       // bytes of an error message
 
 	// What a client accepts: servers of an earlier version stopped adding
 	// blocks past 8 MiB and transactions past 4 MiB.

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
+	"os"
 	"testing"
 	"time"
 
@@ -121,5 +123,33 @@ func TestServerChargesRequestsOverTheRate(t *testing.T) {
 	resp, off = hst.serveRequest("q", bufio.NewReader(bytes.NewReader(appendFrame(nil, encodeGetBlocks([]chain.Hash{best})))), nil)
 	if off == nil || off.off != OffenceRateLimit || resp[0] != msgError {
 		t.Fatalf("past the byte rate: %x %v, want a refusal charged as rate_limit", resp, off)
+	}
+}
+
+// stallingReader delivers its bytes, then reports a passed deadline.
+type stallingReader struct{ b []byte }
+
+func (r *stallingReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// TestServerChargesUnfinishedRequests: a client that declares a request and
+// does not send it all before the server's read deadline has stalled.
+func TestServerChargesUnfinishedRequests(t *testing.T) {
+	hst := &Host{cfg: Config{Params: chain.RegtestParams, Chain: newChain(t, 0)}, limiter: newRateLimiter()}
+	partial := append(binary.AppendUvarint(nil, pushMax), msgPushTxs, 1, 2, 3)
+	resp, off := hst.serveRequest("p", bufio.NewReader(&stallingReader{partial}), nil)
+	if resp != nil || off == nil || off.off != OffenceStall {
+		t.Fatalf("%x %v: want the stream reset and a stall charged", resp, off)
+	}
+	// A client that hangs up is nobody's fault.
+	resp, off = hst.serveRequest("p", bufio.NewReader(bytes.NewReader(partial)), nil)
+	if resp != nil || off != nil {
+		t.Fatalf("%x %v: want the stream reset, no charge", resp, off)
 	}
 }

@@ -23,6 +23,10 @@ import (
 const (
 	// serveTimeout is the server's deadline on a whole exchange.
 	serveTimeout = 20 * time.Second
+	// requestTimeout is how long a client has to send its whole request:
+	// an honest one writes it at once. One that holds a stream open
+	// without finishing its request has stalled.
+	requestTimeout = 5 * time.Second
 	// syncService names the sync protocol's streams in the resource
 	// manager.
 	syncService = "minichain.sync"
@@ -33,6 +37,7 @@ func (hst *Host) handleStream(s network.Stream) {
 	p := s.Conn().RemotePeer()
 	_ = s.Scope().SetService(syncService)
 	_ = s.SetDeadline(time.Now().Add(serveTimeout))
+	_ = s.SetReadDeadline(time.Now().Add(requestTimeout))
 	scope := s.Scope()
 	reserved := 0
 	reserve := func(n int) error {
@@ -74,10 +79,13 @@ func (hst *Host) serveRequest(p peer.ID, r *bufio.Reader, reserve func(int) erro
 		if errors.Is(err, errBusy) {
 			return encodeError("busy"), nil
 		}
-		if o, ok := offenceOf(err); ok && o != OffenceStall {
+		if o, ok := offenceOf(err); ok {
+			if o == OffenceStall {
+				err = fmt.Errorf("the request was not sent within %s", requestTimeout)
+			}
 			return nil, &faultError{o, err}
 		}
-		return nil, nil // the stream broke or timed out: nobody to blame
+		return nil, nil // the stream broke: nobody to blame
 	}
 	resp, err := hst.respond(p, req[0], req[1:], reserve)
 	if err != nil {
