@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -73,7 +74,10 @@ func (hst *Host) request(ctx context.Context, p peer.ID, req []byte, want byte) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, hst.cfg.RequestTimeout)
 	defer cancel()
-	s, err := hst.h.NewStream(ctx, p, protocol.ID(hst.names.sync))
+	// Never dial for a request: the peer may have been disconnected (or
+	// evicted, or refused) since it was chosen, and dialling it back would
+	// make an outbound connection no inbound limit holds.
+	s, err := hst.h.NewStream(network.WithNoDial(ctx, "sync request"), p, protocol.ID(hst.names.sync))
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,13 @@ import (
 // slot for evictMinAge. So identities from few subnets evict each other, not
 // others, and a flood from many subnets churns at most one slot each
 // evictMinAge; the refusal comes before the handshake whenever the address
-// alone decides it. Peers that are kept never lose their slot and always
+// alone decides it. An address that dials more often than dialRate (past a
+// burst of dialBurst), or a subnet (of the third class below) more often
+// than subnetDialRate, is flooding: it is refused for floodBan, and its
+// connections are the first to give their slot to a newcomer, whatever
+// their age. An honest node redials its bootstrap peer every 2 s; several
+// behind one address still stay under the rate. Peers that are kept never
+// lose their slot and always
 // find one (evicting if they must): this machine's own, bootstrap and
 // user-added peers, and peers that delivered us valid blocks or
 // transactions recently.
@@ -59,6 +65,13 @@ const (
 	// evictMinAge is how long a slot is safe from a newcomer whose subnet
 	// is as big as the slot holder's.
 	evictMinAge = 30 * time.Second
+	// dialRate and dialBurst bound how often one address may connect;
+	// floodBan is how long an address that dialled faster is refused.
+	dialRate        = 1
+	dialBurst       = 10
+	subnetDialRate  = 4
+	subnetDialBurst = 40
+	floodBan        = time.Minute
 )
 
 type addrClass int
@@ -109,6 +122,8 @@ type gater struct {
 	keep func(peer.ID) bool
 
 	mu       sync.Mutex
+	attempts map[netip.Prefix]*bucket   // inbound connection attempts per address (/32, /128) and subnet
+	flooding map[netip.Prefix]time.Time // addresses and subnets refused until then
 	net      network.Network            // set by attach once the host exists
 	pending  map[peer.ID]pendingConn    // admitted, not yet in net's list
 	evicting map[network.Conn]time.Time // closed by us, maybe not gone yet
@@ -121,6 +136,7 @@ type pendingConn struct {
 
 func newGater(pen *penalties, limits connLimits, keep func(peer.ID) bool) *gater {
 	return &gater{pen: pen, limits: limits, keep: keep,
+		attempts: make(map[netip.Prefix]*bucket), flooding: make(map[netip.Prefix]time.Time),
 		pending: make(map[peer.ID]pendingConn), evicting: make(map[network.Conn]time.Time)}
 }
 
@@ -204,17 +220,62 @@ func (g *gater) overAddrLimits(conns []inbound, ip netip.Addr) bool {
 	return sameIP >= g.limits.perIP || class == classOther && sameSubnet >= g.limits.perSubnet
 }
 
+// dialedLocked counts a connection attempt from ip, against the address
+// and, for the third class, its subnet, and reports whether either is
+// flooding (refused) now.
+func (g *gater) dialedLocked(ip netip.Addr, now time.Time) bool {
+	if len(g.attempts) >= maxRecords {
+		for a, b := range g.attempts {
+			if b.full(now) {
+				delete(g.attempts, a)
+			}
+		}
+		for a, until := range g.flooding {
+			if now.After(until) {
+				delete(g.flooding, a)
+			}
+		}
+	}
+	count := func(key netip.Prefix, rate, burst float64) {
+		b := g.attempts[key]
+		if b == nil {
+			b = newBucket(rate, burst, now)
+			g.attempts[key] = b
+		}
+		if _, ok := b.take(now, 1, 0); !ok {
+			g.flooding[key] = now.Add(floodBan)
+		}
+	}
+	count(netip.PrefixFrom(ip, ip.BitLen()), dialRate, dialBurst)
+	if classify(ip) == classOther {
+		count(subnetOf(ip), subnetDialRate, subnetDialBurst)
+	}
+	return g.floodingLocked(ip, now)
+}
+
+// floodingLocked reports whether ip, or its subnet, is flooding now.
+func (g *gater) floodingLocked(ip netip.Addr, now time.Time) bool {
+	if now.Before(g.flooding[netip.PrefixFrom(ip, ip.BitLen())]) {
+		return true
+	}
+	return classify(ip) == classOther && now.Before(g.flooding[subnetOf(ip)])
+}
+
 // victim picks the inbound connection a newcomer from ip takes the slot of,
-// or nil: from the subnet with the most connections that may be evicted
-// (not local, not kept), the youngest; kept newcomers take it whatever its
-// age and subnet, others only when the swap leaves the subnets more even or
-// the victim has had its slot for evictMinAge.
+// or nil. A connection from a flooding address goes first, whatever its
+// age. Otherwise, from the subnet with the most connections that may be
+// evicted (not local, not kept), the youngest; kept newcomers take it
+// whatever its age and subnet, others only when the swap leaves the
+// subnets more even or the victim has had its slot for evictMinAge.
 func (g *gater) victim(conns []inbound, ip netip.Addr, kept bool, now time.Time) network.Conn {
 	bySubnet := map[netip.Prefix][]network.Conn{}
 	var biggest netip.Prefix
 	for _, c := range conns {
 		if c.conn == nil || classify(c.ip) == classLocal || g.keep(c.peer) {
 			continue
+		}
+		if g.floodingLocked(c.ip, now) {
+			return c.conn
 		}
 		sub := subnetOf(c.ip)
 		bySubnet[sub] = append(bySubnet[sub], c.conn)
@@ -247,6 +308,9 @@ func (g *gater) admit(p peer.ID, ip netip.Addr, now time.Time) (bool, network.Co
 	defer g.mu.Unlock()
 	conns := g.inboundLocked(now)
 	kept := classify(ip) == classLocal || p != "" && g.keep(p)
+	if p == "" && classify(ip) != classLocal && g.dialedLocked(ip, now) {
+		return false, nil
+	}
 	if !kept && g.overAddrLimits(conns, ip) {
 		return false, nil
 	}

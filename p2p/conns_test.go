@@ -122,3 +122,38 @@ func TestGaterEviction(t *testing.T) {
 		t.Fatal("a kept or local peer was chosen")
 	}
 }
+
+// TestGaterFloodingAddress: an address that dials faster than the rate is
+// refused for a while, and its connections are the first to give their
+// slot to a newcomer, young or not.
+func TestGaterFloodingAddress(t *testing.T) {
+	now := time.Now()
+	g := newGater(newPenalties(time.Minute), connLimits{maxInbound: 2, perIP: 4, perSubnet: 8}, func(peer.ID) bool { return false })
+	flooder := netip.MustParseAddr("5.5.5.5")
+	for i := 0; i < dialBurst; i++ {
+		if ok, _ := g.admit("", flooder, now); !ok {
+			t.Fatalf("attempt %d of the burst refused", i+1)
+		}
+	}
+	if ok, _ := g.admit("", flooder, now); ok {
+		t.Fatal("an attempt past the burst was admitted")
+	}
+	if ok, _ := g.admit("", flooder, now.Add(10*time.Second)); ok {
+		t.Fatal("a flooding address was admitted within its ban")
+	}
+	if ok, _ := g.admit("", netip.MustParseAddr("6.6.6.6"), now); !ok {
+		t.Fatal("another address was refused")
+	}
+	young := &fakeConn{opened: now}
+	conns := []inbound{
+		{conn: &fakeConn{opened: now.Add(-time.Hour)}, peer: "old", ip: netip.MustParseAddr("7.7.0.1")},
+		{conn: young, peer: "f", ip: flooder},
+	}
+	if v := g.victim(conns, netip.MustParseAddr("8.8.8.8"), false, now); v != young {
+		t.Fatalf("victim %v, want the flooding address's young connection", v)
+	}
+	later := now.Add(floodBan + dialBurst*time.Second)
+	if ok, _ := g.admit("", flooder, later); !ok {
+		t.Fatal("the address was still refused after its ban")
+	}
+}

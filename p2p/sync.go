@@ -497,7 +497,7 @@ func notOurProtocol(err error) bool {
 // up banned from the network it will rejoin.
 func (hst *Host) stalled(ctx context.Context, p peer.ID, why string) {
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
-	res := <-ping.Ping(pctx, hst.h, p)
+	res := <-ping.Ping(network.WithNoDial(pctx, "stall check"), hst.h, p)
 	cancel()
 	if res.Error == nil {
 		hst.penalise(p, OffenceStall, "sync: "+why)
