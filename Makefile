@@ -21,7 +21,10 @@ FUZZ_TARGETS := \
 	./chain/mempool:FuzzAcceptTx \
 	./wallet:FuzzDecodeAddress \
 	./wallet:FuzzParseAmount \
-	./p2p:FuzzSyncDecode
+	./p2p:FuzzSyncDecode \
+	./p2p:FuzzSyncServer \
+	./p2p:FuzzSyncClient \
+	./p2p:FuzzGossipValidators
 
 # docker compose (v2) when present, else docker-compose (v1).
 COMPOSE   := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)

@@ -49,6 +49,15 @@ type Config struct {
 	P2PKeyFile string
 	// P2PTargetPeers is how many peers discovery keeps (default 8).
 	P2PTargetPeers int
+	// P2PMaxPeers is the connection count above which the connection
+	// manager trims (default 32); inbound connections are limited to
+	// P2PMaxPeers - P2PTargetPeers.
+	P2PMaxPeers int
+	// P2PMaxInboundPerIP and P2PMaxInboundPerSubnet limit inbound
+	// connections from one address and one /16 (defaults 4 and 8;
+	// docs/PROTOCOL.md says which addresses are exempt).
+	P2PMaxInboundPerIP     int
+	P2PMaxInboundPerSubnet int
 	// P2PStatusInterval is how often peers' chain status is polled
 	// (default 15 s).
 	P2PStatusInterval time.Duration
@@ -71,6 +80,7 @@ const (
 	walletFileName = "wallet.json"
 	tokenFileName  = "api.token"
 	keyFileName    = "p2p.key"
+	peersFileName  = "peers.json" // the p2p address book
 )
 
 // ChainDir returns where the chain store of a data directory lives.

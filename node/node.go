@@ -271,6 +271,8 @@ func (n *Node) openP2P() error {
 	}
 	h, err := p2p.New(p2p.Config{Params: n.params, Chain: n.chain, Handler: p2pHandler{n}, KeyFile: keyFile,
 		ListenAddrs: n.cfg.P2PListen, Bootstrap: n.cfg.Bootstrap, TargetPeers: n.cfg.P2PTargetPeers,
+		MaxPeers: n.cfg.P2PMaxPeers, MaxInboundPerIP: n.cfg.P2PMaxInboundPerIP, MaxInboundPerSubnet: n.cfg.P2PMaxInboundPerSubnet,
+		PeersFile:      filepath.Join(n.cfg.DataDir, peersFileName),
 		StatusInterval: n.cfg.P2PStatusInterval,
 		UserAgent:      "minichain/" + n.cfg.Version, Logger: n.cfg.Logger.With("component", "p2p"),
 		Registerer: n.metrics.reg})

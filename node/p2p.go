@@ -18,16 +18,22 @@ type p2pHandler struct{ n *Node }
 
 var _ p2p.Handler = p2pHandler{}
 
-// HandleBlock processes a block from a peer.
+// HandleBlock processes a block from a peer: gossiped, or asked for by our
+// sync (p2p.Requested), which the chain's storage rule tells apart.
 func (h p2pHandler) HandleBlock(ctx context.Context, from peer.ID, b *chain.Block) p2p.BlockOutcome {
 	if h.n.chain.HaveBlock(b.BlockHash()) {
 		return p2p.BlockOutcome{Verdict: p2p.Ignore}
 	}
-	res, err := h.n.SubmitBlock(b)
+	res, err := h.n.SubmitBlockFrom(b, chain.BlockOrigin{Peer: from.String(), Requested: p2p.Requested(ctx)})
 	out := p2p.BlockOutcome{Verdict: blockVerdict(err)}
-	if err == nil && res.Orphan {
+	switch {
+	case err == nil && res.Orphan:
 		missing := res.MissingAncestor
 		out.Verdict, out.Missing = p2p.Ignore, &missing
+	case err == nil && !res.Stored:
+		// Valid, but on a branch that cannot become the best chain: not
+		// kept, and not relayed.
+		out.Verdict = p2p.Ignore
 	}
 	if errors.Is(err, chain.ErrBadMerkleRoot) || errors.Is(err, chain.ErrMerkleMutation) {
 		// The header may be genuine and the body damaged in transit or

@@ -21,6 +21,9 @@ type Chain interface {
 	LocateHeaders(locator []chain.Hash, stop chain.Hash, max int) []chain.Header
 	BlockByHash(h chain.Hash) (*chain.Block, error)
 	HaveBlock(h chain.Hash) bool
+	// BlockInfo tells the height and cumulative work of a block in the
+	// index: what sync needs to weigh the headers a peer serves.
+	BlockInfo(h chain.Hash) (chain.BlockInfo, error)
 }
 
 var _ Chain = (*chain.Chain)(nil)
@@ -55,15 +58,33 @@ type BlockOutcome struct {
 }
 
 // Handler processes what peers send. The node implements it; it decides
-// validity, the network acts on the verdict.
+// validity (the verdict), the network decides what a fault costs the
+// sender (penalty.go).
 type Handler interface {
-	// HandleBlock processes a block from a peer (gossip or sync).
+	// HandleBlock processes a block from a peer: gossiped, or asked for by
+	// our sync, which Requested(ctx) tells.
 	HandleBlock(ctx context.Context, from peer.ID, b *chain.Block) BlockOutcome
 	// HandleTx processes a transaction from a peer.
 	HandleTx(ctx context.Context, from peer.ID, tx *chain.Tx) Verdict
 	// PendingTxs returns the pool's transactions, to serve a peer's
 	// mempool request.
 	PendingTxs() []*chain.Tx
+}
+
+// requestedKey marks the context of blocks our own sync asked for.
+type requestedKey struct{}
+
+func withRequested(ctx context.Context) context.Context {
+	return context.WithValue(ctx, requestedKey{}, true)
+}
+
+// Requested reports whether the block handed to HandleBlock with ctx was
+// asked for by our sync (headers-first download, a fetch by hash) rather
+// than gossiped: the chain stores an unrequested block only when its branch
+// could become the best chain.
+func Requested(ctx context.Context) bool {
+	v, _ := ctx.Value(requestedKey{}).(bool)
+	return v
 }
 
 // Config configures a Host.
@@ -91,9 +112,20 @@ type Config struct {
 	// StatusInterval is how often peers' chain status is polled (default
 	// 15 s); new connections are asked at once.
 	StatusInterval time.Duration
-	// BanDuration is how long a misbehaving peer is refused (default
-	// 10 min).
+	// MaxInboundPerIP and MaxInboundPerSubnet limit inbound connections
+	// from one address and from one /16 (IPv4) or /32 (IPv6) subnet
+	// (defaults 4 and 8); conns.go says which addresses are exempt.
+	// Inbound connections in all are limited to MaxPeers - TargetPeers.
+	MaxInboundPerIP     int
+	MaxInboundPerSubnet int
+	// BanDuration is how long a misbehaving peer is first refused
+	// (default 10 min); each further ban within a day doubles it, up to a
+	// day.
 	BanDuration time.Duration
+	// PeersFile is the address book: peers remembered across restarts
+	// (a node keeps it in <datadir>/peers.json). Empty keeps them in
+	// memory only.
+	PeersFile string
 	// RequestTimeout bounds one sync request/response exchange (default
 	// 20 s); a peer that does not answer within it is dropped.
 	RequestTimeout time.Duration
@@ -135,6 +167,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 20 * time.Second
+	}
+	if c.MaxInboundPerIP <= 0 {
+		c.MaxInboundPerIP = defaultPerIP
+	}
+	if c.MaxInboundPerSubnet <= 0 {
+		c.MaxInboundPerSubnet = defaultPerSubnet
 	}
 	if c.BanDuration <= 0 {
 		c.BanDuration = 10 * time.Minute

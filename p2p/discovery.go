@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -110,7 +111,7 @@ func (hst *Host) findPeers(ctx context.Context, rd *drouting.RoutingDiscovery, n
 	}
 	connected := 0
 	for ai := range ch {
-		if ai.ID == hst.h.ID() || len(ai.Addrs) == 0 || hst.gater.isBanned(ai.ID) ||
+		if ai.ID == hst.h.ID() || len(ai.Addrs) == 0 || hst.penalties.banned(ai.ID) ||
 			hst.h.Network().Connectedness(ai.ID) == network.Connected {
 			continue
 		}
@@ -125,4 +126,64 @@ func (hst *Host) findPeers(ctx context.Context, rd *drouting.RoutingDiscovery, n
 		dcancel()
 	}
 	return connected
+}
+
+// Redialling the address book.
+const (
+	bookRetry  = 5 * time.Second  // how often the book is consulted while below target
+	bookRedial = 30 * time.Second // a remembered peer is dialled at most this often
+	bookSave   = 30 * time.Second // how often a changed book is written
+)
+
+// bookLoop dials remembered peers: at once, then every bookRetry while the
+// node has fewer peers than its target, those not tried lately. It writes
+// the book when it changed, and once more when the node stops.
+func (hst *Host) bookLoop(ctx context.Context) {
+	defer func() {
+		if err := hst.book.save(); err != nil {
+			hst.log.Warn("could not save the address book", "err", err)
+		}
+	}()
+	tried := map[peer.ID]time.Time{}
+	t := time.NewTicker(bookRetry)
+	defer t.Stop()
+	lastSave := time.Now()
+	for {
+		if n := len(hst.h.Network().Peers()); n < hst.cfg.TargetPeers {
+			now := time.Now()
+			for p, at := range tried {
+				if now.Sub(at) > bookRedial {
+					delete(tried, p)
+				}
+			}
+			cands := hst.book.best(hst.cfg.TargetPeers-n, func(p peer.ID) bool {
+				_, recent := tried[p]
+				return recent || p == hst.h.ID() || hst.penalties.banned(p) ||
+					hst.h.Network().Connectedness(p) == network.Connected
+			})
+			var wg sync.WaitGroup
+			for _, ai := range cands {
+				tried[ai.ID] = now
+				wg.Go(func() {
+					dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					defer cancel()
+					if err := hst.h.Connect(network.WithForceDirectDial(dctx, "address book"), ai); err == nil {
+						hst.log.Debug("connected to a remembered peer", "peer", ai.ID.String())
+					}
+				})
+			}
+			wg.Wait()
+		}
+		if time.Since(lastSave) >= bookSave {
+			lastSave = time.Now()
+			if err := hst.book.save(); err != nil {
+				hst.log.Warn("could not save the address book", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

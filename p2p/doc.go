@@ -9,7 +9,18 @@
 // The package never touches storage, the mempool or the miner: the node
 // hands it a read-only view of the chain (Chain) and a Handler that
 // processes what arrives and says whether it was valid. docs/PROTOCOL.md
-// describes the wire formats.
+// describes the wire formats, and, under Limits and penalties, every bound a
+// peer meets.
+//
+// # Hostile peers
+//
+// Every byte from a peer is bounded before it is allocated (frame.go,
+// resources.go), every rate per peer (ratelimit.go), every connection per
+// address, subnet and in all (conns.go). What an offence costs a peer is
+// decided in one place (penalty.go); whether an error is the sender's fault
+// is the node's verdict. A peer's claims are believed only as far as it
+// backs them (syncpeers.go). Peers of the network are remembered across
+// restarts (addrbook.go).
 //
 // # Concurrency
 //
@@ -21,6 +32,7 @@
 // # Errors
 //
 // ErrNotRunning is returned by calls that need Run; ErrTooLarge by Publish
-// for a message over the size limit. Peers that send invalid data are scored
-// down, disconnected and refused for BanDuration.
+// for a message over the size limit. A peer whose offences reach the ban
+// threshold is disconnected and refused for BanDuration, doubled by each
+// further ban within a day.
 package p2p

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -12,12 +13,10 @@ import (
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -42,6 +41,12 @@ type Host struct {
 	log       *slog.Logger
 	h         host.Host
 	gater     *gater
+	penalties *penalties    // what offences cost, and the ban list
+	limiter   *rateLimiter  // the sync server's per-peer rate limits
+	pacer     *pacer        // keeps our own requests within others' limits
+	served    *servedLog    // peers that delivered us something valid
+	book      *addrBook     // peers remembered across restarts
+	poolSem   chan struct{} // one mempool download at a time
 	metrics   *metrics
 	bootstrap []peer.AddrInfo
 	sync      *syncer
@@ -53,6 +58,13 @@ type Host struct {
 	blockTopic *pubsub.Topic
 	txTopic    *pubsub.Topic
 }
+
+// Connection-manager protection tags of peers that keep their slot.
+const (
+	tagBootstrap = "bootstrap"
+	tagUser      = "user"
+	tagServed    = "minichain-served" // a value tag: peers that delivered us something
+)
 
 // New creates the libp2p host, listening at once, with the identity in
 // cfg.KeyFile. Discovery, gossip and sync start with Run.
@@ -69,14 +81,28 @@ func New(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	hst := &Host{cfg: cfg, names: namesFor(cfg.Params), log: cfg.Logger, bootstrap: boot,
-		gater: newGater(), metrics: newMetrics(cfg.Registerer), pushQ: make(chan []*chain.Tx, 64)}
-	cm, err := connmgr.NewConnManager(cfg.TargetPeers, cfg.MaxPeers, connmgr.WithGracePeriod(time.Minute))
+		penalties: newPenalties(cfg.BanDuration), limiter: newRateLimiter(), pacer: newPacer(),
+		served: newServedLog(), poolSem: make(chan struct{}, 1),
+		metrics: newMetrics(cfg.Registerer), pushQ: make(chan []*chain.Tx, 64)}
+	hst.book, err = loadAddrBook(cfg.PeersFile)
+	if err != nil {
+		hst.log.Warn("address book", "err", err)
+	}
+	// The connection manager trims only above MaxPeers and a margin: the
+	// gater keeps inbound connections within their limits, so trimming
+	// (which cannot tell an attacker that joined the gossip mesh from an
+	// honest peer) is a last resort.
+	cm, err := connmgr.NewConnManager(cfg.MaxPeers, cfg.MaxPeers+max(4, cfg.MaxPeers/4),
+		connmgr.WithGracePeriod(connGrace))
 	if err != nil {
 		return nil, err
 	}
-	limits := rcmgr.DefaultLimits
-	libp2p.SetDefaultServiceLimits(&limits)
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
+	hst.gater = newGater(hst.penalties, connLimits{maxInbound: max(1, cfg.MaxPeers-cfg.TargetPeers),
+		perIP: cfg.MaxInboundPerIP, perSubnet: cfg.MaxInboundPerSubnet},
+		func(p peer.ID) bool {
+			return cm.IsProtected(p, tagBootstrap) || cm.IsProtected(p, tagUser) || hst.served.recently(p, time.Now())
+		})
+	rm, err := newResourceManager(hst.names.sync)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +121,9 @@ func New(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
+	hst.gater.attach(hst.h.Network())
 	for _, b := range boot {
-		hst.h.ConnManager().Protect(b.ID, "bootstrap")
+		hst.h.ConnManager().Protect(b.ID, tagBootstrap)
 		hst.h.Peerstore().AddAddrs(b.ID, b.Addrs, time.Hour)
 	}
 	hst.sync = newSyncer(hst)
@@ -104,6 +131,10 @@ func New(cfg Config) (*Host, error) {
 	hst.metrics.peersFunc(func() float64 { return float64(len(hst.h.Network().Peers())) })
 	return hst, nil
 }
+
+// connGrace is how long a new connection is safe from the connection
+// manager's trimming.
+const connGrace = 20 * time.Second
 
 // ParseBootstrap parses bootstrap multiaddrs, which must name the peer
 // (/p2p/<id>); /dns4 and /dns6 addresses are resolved when dialled.
@@ -179,14 +210,17 @@ func (hst *Host) Run(ctx context.Context) error {
 		hst.mu.Unlock()
 	}()
 	notifee := &network.NotifyBundle{
-		ConnectedF:    func(_ network.Network, c network.Conn) { hst.sync.peerConnected(c.RemotePeer()) },
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			hst.gater.connected(c.RemotePeer())
+			hst.sync.peerConnected(c.RemotePeer())
+		},
 		DisconnectedF: func(_ network.Network, c network.Conn) { hst.sync.peerDisconnected(c.RemotePeer()) },
 	}
 	hst.h.Network().Notify(notifee)
 	defer hst.h.Network().StopNotify(notifee)
 
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){hst.bootstrapLoop, hst.sync.run, hst.pushLoop,
+	for _, f := range []func(context.Context){hst.bootstrapLoop, hst.bookLoop, hst.sync.run, hst.pushLoop,
 		func(ctx context.Context) { hst.discoveryLoop(ctx, d) },
 		func(ctx context.Context) { hst.readLoop(ctx, hst.blockTopic) },
 		func(ctx context.Context) { hst.readLoop(ctx, hst.txTopic) }} {
@@ -213,13 +247,13 @@ func (hst *Host) Connect(ctx context.Context, addr string) (PeerInfo, error) {
 	if ai.ID == hst.h.ID() {
 		return PeerInfo{}, errors.New("that is this node's own address")
 	}
-	hst.gater.unban(ai.ID)
+	hst.penalties.unban(ai.ID)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := hst.h.Connect(network.WithForceDirectDial(ctx, "user request"), ai); err != nil {
 		return PeerInfo{}, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	hst.h.ConnManager().Protect(ai.ID, "user")
+	hst.h.ConnManager().Protect(ai.ID, tagUser)
 	for _, p := range hst.Peers() {
 		if p.ID == ai.ID.String() {
 			return p, nil
@@ -260,55 +294,70 @@ func (hst *Host) Peers() []PeerInfo {
 	return out
 }
 
-// BanPeer disconnects a peer and refuses it for d (setban): the node does
-// it to peers that send invalid data; operators and tests may too.
+// BanPeer disconnects a peer and refuses it for d (setban); zero d means
+// the escalated duration its record calls for. The node bans peers whose
+// offences reach the threshold (penalise); operators and tests may too.
 func (hst *Host) BanPeer(p peer.ID, d time.Duration, why string) {
-	hst.gater.ban(p, d)
+	hst.dropBanned(p, hst.penalties.ban(p, d), why)
+}
+
+// UnbanPeer lifts a ban and forgets the peer's offences.
+func (hst *Host) UnbanPeer(p peer.ID) { hst.penalties.unban(p) }
+
+// Banned reports whether a peer is banned now.
+func (hst *Host) Banned(p peer.ID) bool { return hst.penalties.banned(p) }
+
+// penalise charges p with an offence, and bans it when its score reaches
+// the threshold.
+func (hst *Host) penalise(p peer.ID, o Offence, why string) {
+	if p == "" || p == hst.h.ID() {
+		return
+	}
+	score, ban := hst.penalties.add(p, o)
+	hst.metrics.offences.WithLabelValues(o.String()).Inc()
+	hst.log.Info("peer misbehaved", "peer", p.String(), "offence", o.String(), "score", fmt.Sprintf("%.0f", score), "why", why)
+	if ban > 0 {
+		hst.dropBanned(p, ban, fmt.Sprintf("%s: %s", o, why))
+	}
+}
+
+func (hst *Host) dropBanned(p peer.ID, d time.Duration, why string) {
 	hst.metrics.bans.Inc()
+	hst.book.forget(p)
 	hst.log.Warn("peer banned", "peer", p.String(), "for", d, "why", why)
 	_ = hst.h.Network().ClosePeer(p)
 }
 
-// UnbanPeer lifts a ban.
-func (hst *Host) UnbanPeer(p peer.ID) { hst.gater.unban(p) }
-
-// gater refuses connections to and from banned peers.
-type gater struct {
-	mu     sync.Mutex
-	banned map[peer.ID]time.Time
-}
-
-func newGater() *gater { return &gater{banned: make(map[peer.ID]time.Time)} }
-
-func (g *gater) ban(p peer.ID, d time.Duration) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.banned[p] = time.Now().Add(d)
-}
-
-func (g *gater) unban(p peer.ID) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	delete(g.banned, p)
-}
-
-func (g *gater) isBanned(p peer.ID) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	until, ok := g.banned[p]
-	if ok && time.Now().After(until) {
-		delete(g.banned, p)
-		return false
+// servedUs records that p delivered a valid block or transaction first:
+// it keeps its connection slot and rises in the address book.
+func (hst *Host) servedUs(p peer.ID) {
+	if p == hst.h.ID() {
+		return
 	}
-	return ok
+	hst.served.mark(p, time.Now())
+	hst.book.good(p)
+	hst.h.ConnManager().TagPeer(p, tagServed, 20)
 }
 
-func (g *gater) InterceptPeerDial(p peer.ID) bool                                { return !g.isBanned(p) }
-func (g *gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool                { return !g.isBanned(p) }
-func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool                     { return true }
-func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
-func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return !g.isBanned(p)
+// remember records a peer of this network in the address book with the
+// addresses it can be dialled at: those of an outbound connection, and
+// what identify told, but not the ephemeral source port of an inbound one.
+func (hst *Host) remember(p peer.ID) {
+	inboundFrom := map[string]bool{}
+	var addrs []ma.Multiaddr
+	for _, c := range hst.h.Network().ConnsToPeer(p) {
+		if c.Stat().Direction == network.DirInbound {
+			inboundFrom[c.RemoteMultiaddr().String()] = true
+		} else {
+			addrs = append(addrs, c.RemoteMultiaddr())
+		}
+	}
+	for _, a := range hst.h.Peerstore().Addrs(p) {
+		if !inboundFrom[a.String()] && !slices.ContainsFunc(addrs, a.Equal) {
+			addrs = append(addrs, a)
+		}
+	}
+	hst.book.seen(p, addrs)
 }
 
 // Close closes the host; Run does it on its way out, so Close is only

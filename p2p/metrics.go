@@ -11,6 +11,7 @@ type metrics struct {
 	peerBest    prometheus.Gauge
 	syncing     prometheus.Gauge
 	bans        prometheus.Counter
+	offences    *prometheus.CounterVec
 	orphanFetch prometheus.Counter
 }
 
@@ -22,16 +23,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		syncBlocks: prometheus.NewCounter(prometheus.CounterOpts{Name: "minichain_sync_blocks_total",
 			Help: "Blocks received over the sync protocol."}),
 		peerBest: prometheus.NewGauge(prometheus.GaugeOpts{Name: "minichain_sync_peer_best_height",
-			Help: "The best height a peer reported."}),
+			Help: "The best height a peer has shown (its tip, or checked headers linking to our chain)."}),
 		syncing: prometheus.NewGauge(prometheus.GaugeOpts{Name: "minichain_syncing",
-			Help: "1 while the node is behind its peers and downloading blocks."}),
+			Help: "1 while the node downloads blocks towards checked headers it lacks the blocks of."}),
 		bans: prometheus.NewCounter(prometheus.CounterOpts{Name: "minichain_peer_bans_total",
-			Help: "Peers banned for sending invalid data."}),
+			Help: "Peers banned for misbehaving."}),
+		offences: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "minichain_peer_offences_total",
+			Help: "Offences charged to peers, by kind (docs/PROTOCOL.md, Limits and penalties)."}, []string{"offence"}),
 		orphanFetch: prometheus.NewCounter(prometheus.CounterOpts{Name: "minichain_orphan_parent_fetches_total",
 			Help: "Syncs started to fetch the missing parents of an orphan block."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.gossip, m.syncBlocks, m.peerBest, m.syncing, m.bans, m.orphanFetch} {
+		for _, c := range []prometheus.Collector{m.gossip, m.syncBlocks, m.peerBest, m.syncing, m.bans, m.offences, m.orphanFetch} {
 			reg.MustRegister(c)
 		}
 	}

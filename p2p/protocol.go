@@ -31,17 +31,79 @@ const (
 	msgError      byte = 0x7f
 )
 
-// Limits of the protocol. Every read is bounded by one of them.
+// Limits of the protocol. Every frame is checked against the limit of its
+// type before anything is allocated for it (frame.go).
 const (
-	maxRequestSize  = mempoolBytes + 1024 // the largest request: pushed transactions
-	maxLocator      = 64                  // hashes in a locator
-	maxHeaders      = 2000                // headers per response
-	maxBlocksAsked  = 128                 // blocks per request
-	blocksRespBytes = 8 << 20             // a server stops adding blocks past this
-	mempoolBytes    = 4 << 20             // and transactions past this
-	maxErrorLen     = 256                 // bytes of an error message
-	maxResponseSize = 12 << 20            // blocksRespBytes + one maximum block + framing
+	maxLocator      = 64        // hashes in a locator
+	maxHeaders      = 2000      // headers per response
+	maxBlocksAsked  = 128       // blocks per request
+	blocksRespBytes = 2 << 20   // a server stops adding blocks past this
+	mempoolBytes    = 2 << 20   // and transactions past this
+	pushBytes       = 256 << 10 // the transactions of one push, framing included
+	maxErrorLen     = 256       // bytes of an error message
+
+	// What a client accepts: servers of an earlier version stopped adding
+	// blocks past 8 MiB and transactions past 4 MiB.
+	maxBlocksResp  = 12 << 20
+	maxMempoolResp = 4<<20 + 256<<10
+
+	maxVarint     = 9 // a compact-size integer
+	statusSize    = 1 + 2*chain.HashSize + 4 + maxVarint + 32
+	getHeadersMax = 1 + maxVarint + maxLocator*chain.HashSize + chain.HashSize
+	getBlocksMax  = 1 + maxVarint + maxBlocksAsked*chain.HashSize
+	headersMax    = 1 + maxVarint + maxHeaders*chain.HeaderSize
+	pushMax       = 1 + maxVarint + pushBytes
+	errorMax      = 1 + maxVarint + maxErrorLen
+	maxRequest    = pushMax // the largest request of any type
 )
+
+// requestLimit is the largest request frame of each type a server reads.
+func requestLimit(typ byte) (int, bool) {
+	switch typ {
+	case msgStatus, msgGetMempool:
+		return 1, true
+	case msgGetHeaders:
+		return getHeadersMax, true
+	case msgGetBlocks:
+		return getBlocksMax, true
+	case msgPushTxs:
+		return pushMax, true
+	}
+	return 0, false
+}
+
+// responseLimit is the largest response frame of the type a request
+// expects; an error answer is always acceptable, any other type is not.
+func responseLimit(want byte) frameLimit {
+	return func(typ byte) (int, bool) {
+		if typ == msgError {
+			return errorMax, true
+		}
+		if typ != want {
+			return 0, false
+		}
+		switch typ {
+		case msgStatusResp:
+			return statusSize, true
+		case msgHeaders:
+			return headersMax, true
+		case msgBlocks:
+			return maxBlocksResp, true
+		case msgTxs:
+			return maxMempoolResp, true
+		case msgAck:
+			return 1, true
+		}
+		return 0, false
+	}
+}
+
+// maxResponse is the largest response frame a client may be sent for a
+// request expecting want.
+func maxResponse(want byte) int {
+	n, _ := responseLimit(want)(want)
+	return max(n, errorMax)
+}
 
 // Status is a peer's view of its chain, exchanged on connect.
 type Status struct {
@@ -237,7 +299,7 @@ func encodeRaws(typ byte, raws [][]byte) []byte {
 // decodeRaws decodes a list of raw objects of at most maxEach bytes.
 func decodeRaws(body []byte, maxEach int) ([][]byte, error) {
 	r := &wreader{b: body}
-	n := r.count(maxResponseSize, 1)
+	n := r.count(maxBlocksResp, 1)
 	out := make([][]byte, 0, min(n, 1024))
 	for i := 0; i < n && r.err == nil; i++ {
 		out = append(out, r.bytes(maxEach))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/chain/chaintest"
 )
 
 func TestProtocolRoundTrips(t *testing.T) {
@@ -75,17 +76,31 @@ func TestProtocolRejectsBadMessages(t *testing.T) {
 }
 
 func TestMessageID(t *testing.T) {
-	hst := &Host{names: namesFor(chain.RegtestParams)}
-	g := chain.RegtestParams.GenesisBlock
+	p := chain.RegtestParams
+	hst := &Host{names: namesFor(p), cfg: Config{Params: p}}
+	g := p.GenesisBlock
 	raw := g.Serialize()
-	bt, tt := Topics(chain.RegtestParams)
+	bt, tt := Topics(p)
 	id := hst.messageID(pbMessage(bt, raw))
-	if id != string(g.BlockHash().Bytes()) {
-		t.Fatal("a block's message ID must be its hash")
+	if id != string(chain.DoubleSHA256(raw).Bytes()) || id != hst.messageID(pbMessage(bt, g.Serialize())) {
+		t.Fatal("a block's message ID must be the hash of its encoding, the same for every copy")
 	}
 	tx := g.Transactions[0]
 	if hst.messageID(pbMessage(tt, tx.Serialize())) != string(tx.TxHash().Bytes()) {
 		t.Fatal("a transaction's message ID must be its txid")
+	}
+	// A copy with the same header and another body, and one with a byte
+	// more, get IDs of their own: neither can squat the real block's.
+	damaged := *g
+	damaged.Transactions = []*chain.Tx{chaintest.Coinbase(0, chaintest.NewKey("x").Script, 1, nil)}
+	for name, data := range map[string][]byte{
+		"damaged body":   damaged.Serialize(),
+		"trailing bytes": append(append([]byte(nil), raw...), 0),
+		"header only":    raw[:chain.HeaderSize],
+	} {
+		if hst.messageID(pbMessage(bt, data)) == id {
+			t.Errorf("%s: the message ID is the real block's", name)
+		}
 	}
 }
 
@@ -105,5 +120,49 @@ func FuzzSyncDecode(f *testing.F) {
 			t.Fatalf("%d raws from %d bytes", len(raws), len(b))
 		}
 		_ = decodeError(b)
+	})
+}
+
+// BenchmarkMessageID: the ID of a gossiped block of about 1 MB (48
+// transactions of 600 outputs), the hash of the whole message; and, for
+// comparison, what checking its body against its header costs (decoding it
+// and computing its Merkle root), which the ID function would pay for every
+// copy of every block if the ID were the block hash of valid blocks only.
+func BenchmarkMessageID(b *testing.B) {
+	p := chain.RegtestParams
+	miner := chaintest.NewKey("bench")
+	faucet := chaintest.GenesisPrev(p, chaintest.RegtestFaucet)
+	var txs []*chain.Tx
+	for i := 0; i < 48; i++ {
+		var outs []chain.TxOut
+		for k := 0; k < 600; k++ {
+			outs = append(outs, chain.TxOut{Value: 1000, PkScript: miner.Script})
+		}
+		outs = append(outs, chain.TxOut{Value: faucet.Value - 600*1000 - 10_000, PkScript: chaintest.RegtestFaucet.Script})
+		tx := chaintest.Spend([]chaintest.Prev{faucet}, outs)
+		faucet = chaintest.Prev{OutPoint: chain.OutPoint{Hash: tx.TxHash(), Index: 600}, Value: outs[600].Value, Key: chaintest.RegtestFaucet}
+		txs = append(txs, tx)
+	}
+	blk := chaintest.BlockOn(p, p.GenesisHash, 0, uint32(p.GenesisBlock.Header.Timestamp), miner, "bench", txs...)
+	data := blk.Serialize()
+	hst := &Host{names: namesFor(p), cfg: Config{Params: p}}
+	bt, _ := Topics(p)
+	m := pbMessage(bt, data)
+	b.Run("hash", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = hst.messageID(m)
+		}
+	})
+	b.Run("decode-and-check-body", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			d, err := chain.DecodeBlock(data, p.MaxBlockSize)
+			if err != nil || !bodyMatches(d) {
+				b.Fatal("the block does not check")
+			}
+		}
 	})
 }

@@ -69,6 +69,9 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	keyFile := fs.String("p2p-key-file", "", "start from this identity key (default <datadir>/p2p.key, created on first start)")
 	noP2P := fs.Bool("no-p2p", false, "run without a network")
 	targetPeers := fs.Int("target-peers", 8, "peers to keep connected")
+	maxPeers := fs.Int("max-peers", 32, "connections above which the least useful are closed; inbound ones are limited to max-peers - target-peers")
+	perIP := fs.Int("max-inbound-per-ip", 4, "inbound connections accepted from one IP address (127.0.0.1 and ::1 are not limited)")
+	perSubnet := fs.Int("max-inbound-per-subnet", 8, "inbound connections accepted from one /16 (IPv4) or /32 (IPv6) of public addresses")
 	maxFeeRate := fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "highest fee rate, in base units per byte, the node's wallet pays unless a payment is forced")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -98,7 +101,8 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	cfg := node.Config{Params: p, DataDir: dir, APIAddr: *apiAddr, APIHosts: apiHosts.values, Mine: *mine,
 		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
 		Logger: log, MaxFeeRate: *maxFeeRate, P2PListen: listen.values, Bootstrap: bootstrap.values,
-		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers}
+		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers, P2PMaxPeers: *maxPeers,
+		P2PMaxInboundPerIP: *perIP, P2PMaxInboundPerSubnet: *perSubnet}
 	if *noP2P {
 		cfg.P2PListen = nil
 	}
