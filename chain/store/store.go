@@ -37,3 +37,21 @@ type DB interface {
 
 // ErrReadOnly is returned by Set or Delete inside View.
 var ErrReadOnly = errors.New("store: write in a read-only transaction")
+
+// UnsyncedUpdater is implemented by a DB that can commit a write without
+// waiting for the disk. Such a write is atomic and visible at once, but a
+// power loss (not a process crash) may drop it unless a later Update, which
+// is durable, syncs it: a durable Update makes every write committed before
+// it durable too.
+type UnsyncedUpdater interface {
+	UpdateUnsynced(fn func(Txn) error) error
+}
+
+// UpdateUnsynced runs fn like db.Update but without waiting for the disk
+// when db supports it (see UnsyncedUpdater); otherwise it is db.Update.
+func UpdateUnsynced(db DB, fn func(Txn) error) error {
+	if u, ok := db.(UnsyncedUpdater); ok {
+		return u.UpdateUnsynced(fn)
+	}
+	return db.Update(fn)
+}

@@ -52,18 +52,26 @@ const (
 )
 
 // DB is a store.DB on Badger. Every Update is synced to disk before it
-// returns, so an acknowledged write survives kill -9.
+// returns, so an acknowledged write survives kill -9 and power loss.
+// UpdateUnsynced commits without the sync; the next Update's sync covers
+// it (see Update).
 type DB struct {
-	db *badger.DB
+	db       *badger.DB
+	inMemory bool
 }
 
-var _ store.DB = (*DB)(nil)
+var (
+	_ store.DB              = (*DB)(nil)
+	_ store.UnsyncedUpdater = (*DB)(nil)
+)
 
 // Open opens (creating if needed) a Badger store in dir.
 func Open(dir string, o Options) (*DB, error) {
 	opts := badger.DefaultOptions(dir).
 		WithInMemory(o.InMemory).
-		WithSyncWrites(!o.InMemory).
+		// Syncing is Update's job (commit, then Sync), so that
+		// UpdateUnsynced can skip it.
+		WithSyncWrites(false).
 		WithLogger(slogAdapter{o.Logger}).
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false).
@@ -87,7 +95,7 @@ func Open(dir string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger store in %s: %w", dir, err)
 	}
-	return &DB{db: db}, nil
+	return &DB{db: db, inMemory: o.InMemory}, nil
 }
 
 // removeEmptyLogs deletes zero-length value-log (.vlog) and memtable (.mem)
@@ -130,11 +138,32 @@ func (b *DB) View(fn func(store.Txn) error) error {
 	return mapErr(err)
 }
 
-// Update runs fn in a read-write Badger transaction and commits it, synced
-// to disk.
+// Update runs fn in a read-write Badger transaction, commits it and syncs
+// Badger's logs to disk before returning. Badger appends every commit to
+// the active memtable's write-ahead log and to the value log in commit
+// order, and Sync fsyncs both files, so the sync also makes durable every
+// earlier UpdateUnsynced that is in the same files. (A memtable rotated out
+// since then is not fsynced by Sync: its log is durable once Badger has
+// flushed it to a table. That leaves a window for power loss, not for a
+// process crash, whose writes the OS still holds; docs/STORAGE.md.)
 func (b *DB) Update(fn func(store.Txn) error) error {
-	err := b.db.Update(func(t *badger.Txn) error { return fn(badgerTxn{t}) })
-	return mapErr(err)
+	if err := mapErr(b.db.Update(func(t *badger.Txn) error { return fn(badgerTxn{t}) })); err != nil {
+		return err
+	}
+	if b.inMemory {
+		return nil
+	}
+	if err := b.db.Sync(); err != nil {
+		return fmt.Errorf("sync badger store: %w", err)
+	}
+	return nil
+}
+
+// UpdateUnsynced runs fn in a read-write Badger transaction and commits it
+// without syncing: it survives a process crash (the OS holds the write) but
+// not a power loss until the next Update syncs.
+func (b *DB) UpdateUnsynced(fn func(store.Txn) error) error {
+	return mapErr(b.db.Update(func(t *badger.Txn) error { return fn(badgerTxn{t}) }))
 }
 
 // Close flushes memtables and closes the store.

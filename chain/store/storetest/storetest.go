@@ -16,6 +16,43 @@ import (
 func Run(t *testing.T, open func(t *testing.T) store.DB) {
 	t.Run("contract", func(t *testing.T) { contract(t, open(t)) })
 	t.Run("closed", func(t *testing.T) { closed(t, open(t)) })
+	t.Run("unsynced", func(t *testing.T) { unsynced(t, open(t)) })
+}
+
+// unsynced: store.UpdateUnsynced is atomic and visible at once like Update,
+// whether or not the store implements store.UnsyncedUpdater.
+func unsynced(t *testing.T, db store.DB) {
+	err := store.UpdateUnsynced(db, func(tx store.Txn) error {
+		if err := tx.Set([]byte("a"), []byte("1")); err != nil {
+			return err
+		}
+		return tx.Set([]byte("b"), []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := errors.New("fail")
+	err = store.UpdateUnsynced(db, func(tx store.Txn) error {
+		if err := tx.Set([]byte("a"), []byte("changed")); err != nil {
+			return err
+		}
+		return fail
+	})
+	if !errors.Is(err, fail) {
+		t.Fatalf("failing unsynced update returned %v", err)
+	}
+	err = db.View(func(tx store.Txn) error {
+		for k, want := range map[string]string{"a": "1", "b": "2"} {
+			v, err := tx.Get([]byte(k))
+			if err != nil || string(v) != want {
+				return fmt.Errorf("%s = %q, %v; want %q", k, v, err, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // contract: reads see an update's own writes, a failing update writes
