@@ -29,6 +29,11 @@ type Config struct {
 	Orphans OrphanLimits
 	// Logger receives the chain's log lines; nil discards them.
 	Logger *slog.Logger
+	// StateCacheBytes bounds the write-back chain-state cache (the UTXO
+	// set, indexes and tip changed since the last flush): the chain
+	// flushes it when it holds more. 0 means DefaultStateCacheBytes; a
+	// tiny value flushes after nearly every block.
+	StateCacheBytes int64
 }
 
 // BestState is an immutable snapshot of the main chain's tip. Readers get it
@@ -97,6 +102,7 @@ type Chain struct {
 	connOpts ConnectOptions
 	events   *eventHub
 	best     atomic.Pointer[BestState]
+	sc       *stateCache // has its own lock; taken after mu
 
 	// pubMu orders the publication of events: it is taken before mu is
 	// released, so events leave in the order their changes were committed.
@@ -123,6 +129,9 @@ func New(cfg Config) (*Chain, error) {
 	if cfg.Params == nil || cfg.DB == nil {
 		return nil, errors.New("chain: Params and DB are required")
 	}
+	if cfg.StateCacheBytes < 0 {
+		return nil, fmt.Errorf("chain: StateCacheBytes %d is negative", cfg.StateCacheBytes)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -137,6 +146,7 @@ func New(cfg Config) (*Chain, error) {
 		candidates: make(map[*blockNode]struct{}),
 		orphans:    newOrphanPool(cfg.Orphans),
 		rejected:   newRejectCache(1024),
+		sc:         newStateCache(cfg.DB, cfg.StateCacheBytes),
 	}
 	c.mu.Lock()
 	err := c.load()

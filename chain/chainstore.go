@@ -53,10 +53,18 @@ func loadUndo(t store.Txn, h Hash) ([]SpentOutput, error) {
 }
 
 // load reads the metadata, the block index and the tip, then finishes any
-// reorganisation a crash cut short. Called with mu held.
+// reorganisation a crash cut short and reconnects the blocks connected
+// after the last flush of the chain-state cache. Called with mu held.
 func (c *Chain) load() error {
+	finished, err := recoverJournal(c.db)
+	if err != nil {
+		return fmt.Errorf("recover the chain-state flush journal: %w", err)
+	}
+	if finished {
+		c.log.Warn("finished a chain-state flush that a crash interrupted")
+	}
 	var genesis []byte
-	err := c.db.View(func(t store.Txn) error {
+	err = c.db.View(func(t store.Txn) error {
 		var err error
 		genesis, err = t.Get(keyGenesis)
 		if errors.Is(err, store.ErrNotFound) {
@@ -187,11 +195,13 @@ func (c *Chain) setMainChain(tipHash Hash) error {
 	return nil
 }
 
-// reloadMainChain re-reads the stored tip after a failed write so memory
-// matches the store again.
+// reloadMainChain re-reads the tip after a failed write so memory matches
+// the chain state again. The chain state is the store with the chain-state
+// cache over it: a failed write leaves the cache holding exactly the
+// blocks written before it.
 func (c *Chain) reloadMainChain() error {
 	var tipHash Hash
-	err := c.db.View(func(t store.Txn) (err error) {
+	err := c.sc.view(func(t store.Txn) (err error) {
 		tipHash, err = readTip(t)
 		return err
 	})
@@ -226,7 +236,10 @@ func (c *Chain) initGenesis() error {
 		if err := t.Set(hashKey(prefixBlock, hash), g.Serialize()); err != nil {
 			return err
 		}
-		return writeConnect(t, node, g, txids, nil, view)
+		if err := writeConnectBlock(t, node, nil); err != nil {
+			return err
+		}
+		return writeConnectState(t, node, g, txids, nil, view)
 	})
 	if err != nil {
 		return fmt.Errorf("write genesis block: %w", err)
@@ -314,17 +327,25 @@ func addrRows(b *Block, txids []Hash, undo []SpentOutput) []addrRow {
 	return rows
 }
 
-// writeConnect is the single atomic write that connects block n: its UTXO
-// changes, undo data, tx and address indexes, height entry, status and the
-// new tip.
-func writeConnect(t store.Txn, n *blockNode, b *Block, txids []Hash, undo []SpentOutput, view *UtxoView) error {
-	if err := writeUtxoChanges(t, view); err != nil {
-		return err
-	}
+// writeConnectBlock writes what connecting block n adds beside the chain
+// state: its undo data and its index record marked valid. It goes straight
+// to the store (unsynced) before the chain state changes in the cache, so
+// the next flush, which syncs, finds it durable.
+func writeConnectBlock(t store.Txn, n *blockNode, undo []SpentOutput) error {
 	if n.height > 0 {
 		if err := t.Set(hashKey(prefixUndo, n.hash), encodeUndo(undo)); err != nil {
 			return err
 		}
+	}
+	return t.Set(hashKey(prefixIndex, n.hash), encodeIndexRecord(n, n.status|statusValid))
+}
+
+// writeConnectState writes the chain-state changes of connecting block n:
+// its UTXO changes, tx and address indexes, height entry and the new tip.
+// They go to the chain-state cache (statecache.go), all or none.
+func writeConnectState(t store.Txn, n *blockNode, b *Block, txids []Hash, undo []SpentOutput, view *UtxoView) error {
+	if err := writeUtxoChanges(t, view); err != nil {
+		return err
 	}
 	for i, id := range txids {
 		if err := t.Set(hashKey(prefixTxIndex, id), encodeTxLoc(n.hash, uint32(i))); err != nil {
@@ -339,15 +360,12 @@ func writeConnect(t store.Txn, n *blockNode, b *Block, txids []Hash, undo []Spen
 	if err := t.Set(heightKey(n.height), n.hash[:]); err != nil {
 		return err
 	}
-	if err := t.Set(hashKey(prefixIndex, n.hash), encodeIndexRecord(n, n.status|statusValid)); err != nil {
-		return err
-	}
 	return t.Set(keyTip, n.hash[:])
 }
 
-// writeDisconnect is the single atomic write that disconnects block n, the
-// tip: it reverses everything writeConnect wrote except the undo data and
-// the block itself, and makes n's parent the tip.
+// writeDisconnect writes the chain-state changes of disconnecting block n,
+// the tip: it reverses everything writeConnectState wrote and makes n's
+// parent the tip. They go to the chain-state cache, all or none.
 func writeDisconnect(t store.Txn, n *blockNode, b *Block, txids []Hash, undo []SpentOutput, view *UtxoView) error {
 	if err := writeUtxoChanges(t, view); err != nil {
 		return err

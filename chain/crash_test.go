@@ -19,9 +19,33 @@ import (
 const crashDirEnv = "MINICHAIN_CRASH_CHILD_DIR"
 
 var (
-	crashSeed  = flag.Int64("seed", 0, "TestCrashSafety: the seed of the kill times and the children's blocks (0: from the clock, logged)")
-	crashKills = flag.Int("kills", 16, "TestCrashSafety: how many times the child is killed")
+	crashSeed    = flag.Int64("seed", 0, "TestCrashSafety: the seed of the kill times and the children's blocks (0: from the clock, logged)")
+	crashKills   = flag.Int("kills", 16, "TestCrashSafety: how many times the child is killed")
+	crashCache   = flag.Int64("statecache", 0, "TestCrashSafety: the chain-state cache size in bytes (0: the default)")
+	crashJournal = flag.Int("journal", 0, "TestCrashSafety: flushes of more records than this go through the journal (0: the default)")
 )
+
+const (
+	crashCacheEnv   = "MINICHAIN_CRASH_CACHE"
+	crashJournalEnv = "MINICHAIN_CRASH_JOURNAL"
+)
+
+// crashChainConfig is the chain configuration of TestCrashSafety and its
+// child: the cache size and journal threshold come from the flags in the
+// parent and from the environment in the child.
+func crashChainConfig(db *badgerdb.DB) chain.Config {
+	cacheBytes, journal := *crashCache, *crashJournal
+	if v := os.Getenv(crashCacheEnv); v != "" {
+		cacheBytes, _ = strconv.ParseInt(v, 10, 64)
+	}
+	if v := os.Getenv(crashJournalEnv); v != "" {
+		journal, _ = strconv.Atoi(v)
+	}
+	if journal > 0 {
+		chain.SetFlushTxnLimitsForTest(journal, 1<<40)
+	}
+	return chain.Config{Params: chain.RegtestParams, DB: db, StateCacheBytes: cacheBytes}
+}
 
 // TestCrashSafety kills a child process that is connecting blocks and
 // reorganising, with SIGKILL at random moments. After each kill the store is
@@ -37,7 +61,8 @@ func TestCrashSafety(t *testing.T) {
 	if seed == 0 {
 		seed = time.Now().UnixNano()
 	}
-	t.Logf("seed %d (replay with -seed %d)", seed, seed)
+	t.Logf("seed %d (replay with -seed %d), state cache %d bytes, journal above %d records (0: defaults)",
+		seed, seed, *crashCache, *crashJournal)
 	dir := t.TempDir()
 	rng := rand.New(rand.NewSource(seed))
 	kills := *crashKills
@@ -45,7 +70,8 @@ func TestCrashSafety(t *testing.T) {
 	reorgsSeen := 0
 	for i := 0; i < kills; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, "MINICHAIN_CRASH_SEED="+strconv.FormatInt(seed+int64(i), 10))
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, "MINICHAIN_CRASH_SEED="+strconv.FormatInt(seed+int64(i), 10),
+			crashCacheEnv+"="+strconv.FormatInt(*crashCache, 10), crashJournalEnv+"="+strconv.Itoa(*crashJournal))
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -63,7 +89,7 @@ func TestCrashSafety(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kill %d (seed %d): reopen: %v", i, seed, err)
 		}
-		c, err := chain.New(chain.Config{Params: chain.RegtestParams, DB: db})
+		c, err := chain.New(crashChainConfig(db))
 		if err != nil {
 			db.Close()
 			t.Fatalf("kill %d (seed %d): open chain: %v", i, seed, err)
@@ -106,7 +132,7 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := chain.RegtestParams
-	c, err := chain.New(chain.Config{Params: p, DB: db})
+	c, err := chain.New(crashChainConfig(db))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,10 +46,17 @@ func (c *Chain) activateBestChain(cache map[Hash]blockData) (map[Hash]error, err
 		if cand == nil || cand.workSum.Cmp(c.tip().workSum) <= 0 {
 			return failures, firstErr
 		}
-		err := c.reorganize(cand, cache)
-		var bf *blockFailure
+		err := c.reorganize(c.nextTarget(cand), cache)
+		var (
+			bf *blockFailure
+			ub *unusableBlockError
+		)
 		switch {
 		case err == nil:
+		case errors.As(err, &ub):
+			if ferr := c.forgetBlock(ub.node, ub.err); ferr != nil && firstErr == nil {
+				firstErr = ferr
+			}
 		case errors.As(err, &bf):
 			// The failing block is marked; look for the next best branch.
 			if failures == nil {
@@ -65,6 +72,23 @@ func (c *Chain) activateBestChain(cache map[Hash]blockData) (map[Hash]error, err
 			}
 		}
 	}
+}
+
+// maxConnectBatch bounds how many blocks one reorganisation connects. A
+// reorganisation is validated whole in layered views before it is written,
+// and a lookup may walk every layer, so a long extension (the blocks after
+// the last flush, reconnected at open) is connected a batch at a time.
+const maxConnectBatch = 256
+
+// nextTarget returns cand, or when cand extends the tip by more than
+// maxConnectBatch blocks, its ancestor that many blocks above the tip.
+// Called with mu held.
+func (c *Chain) nextTarget(cand *blockNode) *blockNode {
+	tip := c.tip()
+	if cand.height-tip.height > maxConnectBatch && cand.ancestor(tip.height) == tip {
+		return cand.ancestor(tip.height + maxConnectBatch)
+	}
+	return cand
 }
 
 // deferBranch sets aside the branch leading to target, from the block after
@@ -166,7 +190,7 @@ func (c *Chain) reorganize(target *blockNode, cache map[Hash]blockData) error {
 // that fails to connect comes back as a *blockFailure. Called with mu held.
 func (c *Chain) validateReorg(detach, attach []*blockNode, cache map[Hash]blockData) ([]step, error) {
 	var steps []step
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		var source UtxoSource = dbUtxoSource{t}
 		for _, n := range detach {
 			blk, txids, err := c.blockFromCacheOrStore(t, n.hash, cache)
@@ -186,6 +210,9 @@ func (c *Chain) validateReorg(detach, attach []*blockNode, cache map[Hash]blockD
 		}
 		for _, n := range attach {
 			blk, txids, err := c.blockFromCacheOrStore(t, n.hash, cache)
+			if errors.Is(err, ErrBlockNotFound) || errors.Is(err, ErrCorrupt) {
+				return &unusableBlockError{node: n, err: err}
+			}
 			if err != nil {
 				return err
 			}
@@ -210,12 +237,18 @@ func (c *Chain) validateReorg(detach, attach []*blockNode, cache map[Hash]blockD
 func (c *Chain) writeReorg(steps []step, detached int) error {
 	for i := range steps {
 		s := &steps[i]
-		err := c.db.Update(func(t store.Txn) error {
-			if s.connect {
-				return writeConnect(t, s.node, s.block, s.txids, s.undo, s.view)
-			}
-			return writeDisconnect(t, s.node, s.block, s.txids, s.undo, s.view)
-		})
+		var err error
+		if s.connect {
+			err = store.UpdateUnsynced(c.db, func(t store.Txn) error { return writeConnectBlock(t, s.node, s.undo) })
+		}
+		if err == nil {
+			err = c.sc.apply(func(t store.Txn) error {
+				if s.connect {
+					return writeConnectState(t, s.node, s.block, s.txids, s.undo, s.view)
+				}
+				return writeDisconnect(t, s.node, s.block, s.txids, s.undo, s.view)
+			})
+		}
 		if err != nil {
 			werr := fmt.Errorf("write block %s: %w", s.node.hash, err)
 			if rerr := c.reloadMainChain(); rerr != nil {
@@ -233,6 +266,17 @@ func (c *Chain) writeReorg(steps []step, detached int) error {
 			typ = BlockConnected
 		}
 		c.pending = append(c.pending, Event{Type: typ, Hash: s.node.hash, Height: s.node.height, Block: s.block})
+	}
+	if c.sc.full() {
+		// The blocks are connected either way; a failed flush keeps the
+		// cache and is retried after the next block.
+		tip := steps[len(steps)-1].node
+		if !steps[len(steps)-1].connect {
+			tip = tip.parent
+		}
+		if err := c.sc.flush(tip); err != nil {
+			c.log.Error("could not flush the chain-state cache; will retry", "err", err)
+		}
 	}
 	return nil
 }

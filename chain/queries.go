@@ -16,7 +16,7 @@ var ErrTxNotFound = errors.New("transaction not found")
 // BlockByHash returns a stored block, on the main chain or not.
 func (c *Chain) BlockByHash(h Hash) (*Block, error) {
 	var blk *Block
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		var err error
 		blk, err = c.loadBlock(t, h)
 		return err
@@ -179,7 +179,7 @@ func (c *Chain) TxByID(txid Hash) (*Tx, *Block, TxLocation, error) {
 		blk *Block
 		loc TxLocation
 	)
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		v, err := t.Get(hashKey(prefixTxIndex, txid))
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: %s", ErrTxNotFound, txid)
@@ -233,7 +233,7 @@ func (c *Chain) TxProof(txid Hash) (MerkleProof, Header, TxLocation, error) {
 // NewUtxoView(chain).
 func (c *Chain) FetchUtxo(op OutPoint) (*UtxoEntry, error) {
 	var e *UtxoEntry
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		var err error
 		e, err = dbUtxoSource{t}.FetchUtxo(op)
 		return err
@@ -254,7 +254,7 @@ type AddressUtxo struct {
 func (c *Chain) AddressUtxos(pkh [20]byte) ([]AddressUtxo, error) {
 	var out []AddressUtxo
 	prefix := append([]byte{prefixAddrUtxo}, pkh[:]...)
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		return t.Iterate(prefix, func(k, v []byte) error {
 			if len(k) != 1+20+HashSize+4 || len(v) != 13 {
 				return corruptf("address utxo record")
@@ -286,7 +286,7 @@ type AddressTx struct {
 func (c *Chain) AddressHistory(pkh [20]byte) ([]AddressTx, error) {
 	var out []AddressTx
 	prefix := append([]byte{prefixAddrHist}, pkh[:]...)
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		return t.Iterate(prefix, func(k, v []byte) error {
 			if len(k) != 1+20+8 || len(v) != HashSize+16 {
 				return corruptf("address history record")
@@ -308,7 +308,7 @@ func (c *Chain) AddressHistory(pkh [20]byte) ([]AddressTx, error) {
 // unspent outputs.
 func (c *Chain) Balances() (map[[20]byte]uint64, error) {
 	out := make(map[[20]byte]uint64)
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		return t.Iterate([]byte{prefixAddrUtxo}, func(k, v []byte) error {
 			if len(k) != 1+20+HashSize+4 || len(v) != 13 {
 				return corruptf("address utxo record")
@@ -396,7 +396,7 @@ func (c *Chain) MainChainHeaders(from, to int32) []Header {
 // the tx index.
 func (c *Chain) HaveTx(txid Hash) (bool, error) {
 	found := false
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		_, err := t.Get(hashKey(prefixTxIndex, txid))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -412,7 +412,7 @@ func (c *Chain) HaveTx(txid Hash) (bool, error) {
 // that were never connected have none.
 func (c *Chain) BlockUndo(h Hash) ([]SpentOutput, error) {
 	var undo []SpentOutput
-	err := c.db.View(func(t store.Txn) error {
+	err := c.sc.view(func(t store.Txn) error {
 		var err error
 		undo, err = loadUndo(t, h)
 		return err

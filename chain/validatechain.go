@@ -36,6 +36,11 @@ type ValidationReport struct {
 // the error is for failures to read or a cancelled ctx.
 func (c *Chain) ValidateChain(ctx context.Context, now time.Time, progress func(height, tip int32)) (ValidationReport, error) {
 	rep := ValidationReport{BadHeight: -1}
+	// The store holds a consistent state only at a flush: flush, then read
+	// a snapshot of it (later flushes do not change the snapshot).
+	if err := c.Flush(); err != nil {
+		return rep, err
+	}
 	err := c.db.View(func(t store.Txn) error {
 		var err error
 		if rep.Tip, err = readTip(t); err != nil {
