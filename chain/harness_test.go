@@ -27,13 +27,21 @@ type forkTest struct {
 	names  map[chain.Hash]string
 }
 
+// flushEveryBlock marks a store whose chain gets a 1-byte chain-state
+// cache: every block's changes are flushed at once.
+type flushEveryBlock struct{ store.DB }
+
 func newForkTest(t *testing.T, db store.DB) *forkTest {
 	t.Helper()
 	if db == nil {
 		db = store.NewMemory()
 	}
 	p := chain.RegtestParams
-	c, err := chain.New(chain.Config{Params: p, DB: db})
+	cfg := chain.Config{Params: p, DB: db}
+	if _, ok := db.(flushEveryBlock); ok {
+		cfg.StateCacheBytes = 1
+	}
+	c, err := chain.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
