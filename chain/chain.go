@@ -34,6 +34,9 @@ type Config struct {
 	// flushes it when it holds more. 0 means DefaultStateCacheBytes; a
 	// tiny value flushes after nearly every block.
 	StateCacheBytes int64
+	// Clock, if set, stamps each flush's FlushInfo.Time for the node's
+	// status. It is never used by a consensus rule.
+	Clock func() time.Time
 }
 
 // BestState is an immutable snapshot of the main chain's tip. Readers get it
@@ -146,7 +149,7 @@ func New(cfg Config) (*Chain, error) {
 		candidates: make(map[*blockNode]struct{}),
 		orphans:    newOrphanPool(cfg.Orphans),
 		rejected:   newRejectCache(1024),
-		sc:         newStateCache(cfg.DB, cfg.StateCacheBytes),
+		sc:         newStateCache(cfg.DB, cfg.StateCacheBytes, cfg.Clock),
 	}
 	c.mu.Lock()
 	err := c.load()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/minichain/minichain/chain/store"
 )
@@ -59,12 +60,13 @@ type cachedValue struct {
 
 // FlushInfo describes the last flush of the chain-state cache.
 type FlushInfo struct {
-	Hash    Hash  // the tip the flush wrote (the stored tip since)
-	Height  int32 // its height
-	Records int   // records written (sets and deletions)
-	Bytes   int64 // their approximate size in the cache
-	Journal bool  // written through the journal (too big for one write)
-	Count   uint64
+	Hash    Hash      // the tip the flush wrote (the stored tip since)
+	Height  int32     // its height
+	Records int       // records written (sets and deletions)
+	Bytes   int64     // their approximate size in the cache
+	Journal bool      // written through the journal (too big for one write)
+	Count   uint64    // flushes since the chain was opened
+	Time    time.Time // when, if Config.Clock is set
 }
 
 // CacheStats is a snapshot of the chain-state cache.
@@ -91,6 +93,7 @@ func (s CacheStats) HitRate() float64 {
 type stateCache struct {
 	db    store.DB
 	limit int64
+	clock func() time.Time // nil: flushes are not stamped
 
 	mu      sync.RWMutex
 	entries map[string]cachedValue
@@ -100,11 +103,11 @@ type stateCache struct {
 	hits, misses atomic.Uint64
 }
 
-func newStateCache(db store.DB, limit int64) *stateCache {
+func newStateCache(db store.DB, limit int64, clock func() time.Time) *stateCache {
 	if limit == 0 {
 		limit = DefaultStateCacheBytes
 	}
-	return &stateCache{db: db, limit: limit, entries: make(map[string]cachedValue)}
+	return &stateCache{db: db, limit: limit, clock: clock, entries: make(map[string]cachedValue)}
 }
 
 // full reports whether the cache holds more than its limit.
@@ -174,6 +177,9 @@ func (sc *stateCache) flush(tip *blockNode) error {
 	}
 	sc.last = FlushInfo{Hash: tip.hash, Height: tip.height, Records: len(keys), Bytes: sc.size,
 		Journal: journal, Count: sc.last.Count + 1}
+	if sc.clock != nil {
+		sc.last.Time = sc.clock()
+	}
 	sc.entries = make(map[string]cachedValue)
 	sc.size = 0
 	return nil

@@ -96,7 +96,7 @@ func TestJournalFlushIsAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 		db := &writeLimitDB{DB: mem, n: n}
-		sc := newStateCache(db, 1<<20)
+		sc := newStateCache(db, 1<<20, nil)
 		changes(sc)
 		tip := &blockNode{height: 1}
 		ferr := sc.flush(tip)
@@ -156,7 +156,7 @@ func TestOverlayIterateMerges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := newStateCache(mem, 1<<20)
+	sc := newStateCache(mem, 1<<20, nil)
 	err = sc.apply(func(tx store.Txn) error {
 		tx.Set([]byte("a0"), []byte("ca0"))
 		tx.Set([]byte("a3"), []byte("ca3"))

@@ -68,6 +68,14 @@ type Config struct {
 	// node's wallet pays unless a payment is forced (default
 	// wallet.DefaultMaxFeeRate).
 	MaxFeeRate uint64
+	// UtxoCacheBytes bounds the chain-state cache: UTXO set and index
+	// changes kept in memory and flushed to the store when it is full,
+	// every UtxoFlushInterval and at shutdown (default
+	// DefaultUtxoCacheMiB MiB; docs/STORAGE.md).
+	UtxoCacheBytes int64
+	// UtxoFlushInterval is how often the cache is flushed even when not
+	// full, bounding what a crash makes the node replay (default 60 s).
+	UtxoFlushInterval time.Duration
 	// Version is reported by the status endpoint.
 	Version string
 	// Logger receives the node's log lines (default: discard).
@@ -101,6 +109,15 @@ func DefaultDataDir(network string) string {
 	return filepath.Join(home, ".minichain", network)
 }
 
+// DefaultUtxoCacheMiB is the default chain-state cache size, in MiB: small
+// enough for the node's memory budget, large enough that blocks connect
+// without a disk sync each.
+const DefaultUtxoCacheMiB = 32
+
+// defaultUtxoFlushInterval is how often the chain-state cache is flushed
+// when it does not fill up first.
+const defaultUtxoFlushInterval = time.Minute
+
 // DefaultAPIAddr is where the API listens unless told otherwise: loopback.
 const DefaultAPIAddr = "127.0.0.1:8080"
 
@@ -113,6 +130,15 @@ func (c *Config) setDefaults() error {
 	}
 	if c.APIAddr == "" {
 		c.APIAddr = DefaultAPIAddr
+	}
+	if c.UtxoCacheBytes < 0 {
+		return fmt.Errorf("node: UTXO cache size %d is negative", c.UtxoCacheBytes)
+	}
+	if c.UtxoCacheBytes == 0 {
+		c.UtxoCacheBytes = DefaultUtxoCacheMiB << 20
+	}
+	if c.UtxoFlushInterval <= 0 {
+		c.UtxoFlushInterval = defaultUtxoFlushInterval
 	}
 	if c.MinerThreads < 0 {
 		return fmt.Errorf("node: miner threads %d is negative", c.MinerThreads)

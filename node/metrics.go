@@ -72,5 +72,25 @@ func (n *Node) registerGauges() {
 	m.gaugeFunc("minichain_mempool_orphans", "Orphan transactions waiting for parents.", func() float64 { return float64(n.mempool.OrphanCount()) })
 	m.gaugeFunc("minichain_hashrate", "The miner's hashes per second.", func() float64 { return n.miner.Stats().HashesPerSec })
 	m.gaugeFunc("minichain_blocks_mined_total", "Blocks found by this node's miner.", func() float64 { return float64(n.miner.Stats().BlocksFound) })
+	cache := func(f func(chain.CacheStats) float64) func() float64 {
+		return func() float64 { return f(n.chain.CacheStats()) }
+	}
+	m.gaugeFunc("minichain_utxo_cache_bytes", "Approximate memory held by the chain-state cache (changes not yet flushed).",
+		cache(func(s chain.CacheStats) float64 { return float64(s.Bytes) }))
+	m.gaugeFunc("minichain_utxo_cache_limit_bytes", "Size at which the chain-state cache is flushed (--utxo-cache).",
+		cache(func(s chain.CacheStats) float64 { return float64(s.LimitBytes) }))
+	m.gaugeFunc("minichain_utxo_cache_hit_ratio", "Share of UTXO lookups answered by the chain-state cache since start.",
+		cache(func(s chain.CacheStats) float64 { return s.HitRate() }))
+	m.gaugeFunc("minichain_utxo_cache_flushes_total", "Flushes of the chain-state cache to disk since start.",
+		cache(func(s chain.CacheStats) float64 { return float64(s.LastFlush.Count) }))
+	m.gaugeFunc("minichain_utxo_cache_last_flush_height", "Height of the chain state the last flush wrote (what a restart after a crash starts from).",
+		cache(func(s chain.CacheStats) float64 { return float64(s.LastFlush.Height) }))
+	m.gaugeFunc("minichain_utxo_cache_last_flush_timestamp_seconds", "Unix time of the last flush of the chain-state cache (0: none yet).",
+		cache(func(s chain.CacheStats) float64 {
+			if s.LastFlush.Time.IsZero() {
+				return 0
+			}
+			return float64(s.LastFlush.Time.Unix())
+		}))
 	m.height.Set(float64(n.chain.BestSnapshot().Height))
 }

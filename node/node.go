@@ -100,7 +100,8 @@ func New(cfg Config) (_ *Node, err error) {
 	// One signature cache for the chain and the mempool: a transaction
 	// verified on entering the pool is not verified again in its block.
 	sigs := chain.NewSigCache(0)
-	n.chain, err = chain.New(chain.Config{Params: cfg.Params, DB: n.db, SigCache: sigs, Logger: cfg.Logger.With("component", "chain")})
+	n.chain, err = chain.New(chain.Config{Params: cfg.Params, DB: n.db, SigCache: sigs, Logger: cfg.Logger.With("component", "chain"),
+		StateCacheBytes: cfg.UtxoCacheBytes, Clock: time.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +390,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return n.refreshMiner(gctx) })
+	g.Go(func() error { return n.flushChainState(gctx) })
 	if n.p2p != nil {
 		g.Go(func() error { return n.p2p.Run(gctx) })
 	}
@@ -410,10 +412,37 @@ func (n *Node) close() error {
 	if n.p2p != nil {
 		n.p2p.Close()
 	}
+	if n.chain != nil {
+		// Everything that writes to the chain has stopped: write the
+		// chain-state cache so the next start replays nothing. A failure
+		// loses nothing (the blocks are stored and the next start
+		// reconnects them), so it is logged, not returned.
+		if err := n.chain.Flush(); err != nil {
+			n.log.Error("could not flush the chain state at shutdown; the next start replays the blocks since the last flush", "err", err)
+		}
+	}
 	if n.db != nil {
 		return n.db.Close()
 	}
 	return nil
+}
+
+// flushChainState flushes the chain-state cache every UtxoFlushInterval
+// until ctx ends, so a crash replays at most that much. A failed flush is
+// logged; the chain keeps the cache and the next flush retries it.
+func (n *Node) flushChainState(ctx context.Context) error {
+	t := time.NewTicker(n.cfg.UtxoFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := n.chain.Flush(); err != nil {
+				n.log.Error("could not flush the chain state; will retry", "err", err)
+			}
+		}
+	}
 }
 
 // followChain applies chain events to the mempool (through its Follower,

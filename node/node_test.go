@@ -108,6 +108,11 @@ func TestReadEndpoints(t *testing.T) {
 	if err != nil || s.Height != 4 || s.Network != "regtest" || s.Genesis != chain.RegtestParams.GenesisHash.String() {
 		t.Fatalf("status %+v %v", s, err)
 	}
+	// Four blocks' changes wait in the cache; fetching the fan-out's
+	// inputs found the faucet output in it or on disk.
+	if uc := s.UtxoCache; uc.LimitBytes != node.DefaultUtxoCacheMiB<<20 || uc.Records == 0 || uc.Bytes <= 0 || uc.Hits+uc.Misses == 0 {
+		t.Fatalf("status utxo_cache %+v", uc)
+	}
 	code, body := tn.request("GET", "/api/v1/height", "", nil)
 	if code != 200 || strings.TrimSpace(string(body)) != "{\n  \"height\": 4\n}" {
 		t.Fatalf("height: %d %s", code, body)
@@ -178,7 +183,8 @@ func TestReadEndpoints(t *testing.T) {
 		t.Fatalf("metrics: %d", code)
 	}
 	_, metrics := tn.request("GET", "/metrics", "", nil)
-	for _, series := range []string{"minichain_height 4", "minichain_mempool_txs 1", "minichain_blocks_accepted_total", "minichain_reorgs_total", "minichain_hashrate"} {
+	for _, series := range []string{"minichain_height 4", "minichain_mempool_txs 1", "minichain_blocks_accepted_total", "minichain_reorgs_total", "minichain_hashrate",
+		"minichain_utxo_cache_bytes", "minichain_utxo_cache_hit_ratio", "minichain_utxo_cache_last_flush_height"} {
 		if !strings.Contains(string(metrics), series) {
 			t.Errorf("metrics lack %q", series)
 		}
@@ -391,6 +397,9 @@ func TestRestartKeepsState(t *testing.T) {
 	tn2 := startNode(t, dir, nil)
 	if got := tn2.Chain().BestSnapshot(); got.Hash != tip.Hash {
 		t.Fatalf("restarted at %s, want %s", got.Hash, tip.Hash)
+	}
+	if cs := tn2.Chain().CacheStats(); cs.Records != 0 {
+		t.Fatalf("the restart replayed blocks (%d cached records): the shutdown did not flush", cs.Records)
 	}
 	if !tn2.Mempool().Has(mustHash(t, sent.TxID)) {
 		t.Fatal("the acknowledged payment was lost by the restart")

@@ -73,11 +73,15 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	perIP := fs.Int("max-inbound-per-ip", 4, "inbound connections accepted from one IP address (127.0.0.1 and ::1 are not limited)")
 	perSubnet := fs.Int("max-inbound-per-subnet", 8, "inbound connections accepted from one /16 (IPv4) or /32 (IPv6) of public addresses")
 	maxFeeRate := fs.Uint64("max-fee-rate", wallet.DefaultMaxFeeRate, "highest fee rate, in base units per byte, the node's wallet pays unless a payment is forced")
+	utxoCache := fs.Int("utxo-cache", node.DefaultUtxoCacheMiB, "MiB of chain-state changes (UTXO set, indexes) kept in memory before they are flushed to disk; more is faster, a crash replays more blocks")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %v", fs.Args())
+	}
+	if *utxoCache < 1 || *utxoCache > 1<<16 {
+		return usagef("--utxo-cache %d: give a size in MiB from 1 to 65536", *utxoCache)
 	}
 	p, err := chain.NetworkParams(*network)
 	if err != nil {
@@ -102,7 +106,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
 		Logger: log, MaxFeeRate: *maxFeeRate, P2PListen: listen.values, Bootstrap: bootstrap.values,
 		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers, P2PMaxPeers: *maxPeers,
-		P2PMaxInboundPerIP: *perIP, P2PMaxInboundPerSubnet: *perSubnet}
+		P2PMaxInboundPerIP: *perIP, P2PMaxInboundPerSubnet: *perSubnet, UtxoCacheBytes: int64(*utxoCache) << 20}
 	if *noP2P {
 		cfg.P2PListen = nil
 	}

@@ -48,6 +48,29 @@ type Status struct {
 	Multiaddrs    []string `json:"multiaddrs,omitempty"`
 	Sync          SyncInfo `json:"sync"`
 	UptimeSeconds int64    `json:"uptime_seconds"`
+	// UtxoCache is the chain-state cache (docs/STORAGE.md).
+	UtxoCache UtxoCacheInfo `json:"utxo_cache"`
+}
+
+// UtxoCacheInfo describes the write-back chain-state cache: the UTXO set,
+// index and tip changes kept in memory until they are flushed to disk.
+type UtxoCacheInfo struct {
+	LimitBytes int64 `json:"limit_bytes"` // flushed when it holds more
+	Bytes      int64 `json:"bytes"`       // approximate memory used now
+	Records    int   `json:"records"`     // changes not yet on disk
+	// HitRate is the share of UTXO lookups answered from the cache since
+	// start (0 with none); Hits and Misses are the counts.
+	HitRate float64 `json:"hit_rate"`
+	Hits    uint64  `json:"hits"`
+	Misses  uint64  `json:"misses"`
+	// Flushes counts flushes since start. The last one wrote the chain
+	// state at LastFlushHeight/LastFlushHash (what a restart after a
+	// crash starts from; later blocks are replayed) at LastFlushTime
+	// (Unix seconds; 0 before the first flush).
+	Flushes         uint64 `json:"flushes"`
+	LastFlushHeight int32  `json:"last_flush_height"`
+	LastFlushHash   string `json:"last_flush_hash,omitempty"`
+	LastFlushTime   int64  `json:"last_flush_time"`
 }
 
 // SyncInfo says whether the node is catching up with its peers.

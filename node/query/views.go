@@ -28,6 +28,16 @@ func (r *Reader) Status() api.Status {
 		Mempool: api.MempoolInfo{Count: r.pool.Count(), Bytes: r.pool.Bytes(), Orphans: r.pool.OrphanCount()},
 		Orphans: r.chain.OrphanCount(), UptimeSeconds: int64(time.Since(r.started).Seconds()),
 	}
+	cs := r.chain.CacheStats()
+	s.UtxoCache = api.UtxoCacheInfo{LimitBytes: cs.LimitBytes, Bytes: cs.Bytes, Records: cs.Records,
+		HitRate: cs.HitRate(), Hits: cs.Hits, Misses: cs.Misses, Flushes: cs.LastFlush.Count}
+	if cs.LastFlush.Count > 0 {
+		s.UtxoCache.LastFlushHeight = cs.LastFlush.Height
+		s.UtxoCache.LastFlushHash = cs.LastFlush.Hash.String()
+		if !cs.LastFlush.Time.IsZero() {
+			s.UtxoCache.LastFlushTime = cs.LastFlush.Time.Unix()
+		}
+	}
 	if r.net != nil {
 		s.PeerID = r.net.ID().String()
 		s.Multiaddrs = r.net.Addrs()
