@@ -331,7 +331,10 @@ func (c *Chain) acceptBlock(b *Block, hash Hash, parent *blockNode, origin Block
 		return nil, nil
 	}
 	node := newBlockNode(b.Header, hash, parent, c.nextSeq)
-	err := c.db.Update(func(t store.Txn) error {
+	// Unsynced: the block is durable before the tip moves past it, since
+	// the tip moves on disk only in a flush, which syncs (statecache.go).
+	// A stored block the disk lost is forgotten at open (forgetBlock).
+	err := store.UpdateUnsynced(c.db, func(t store.Txn) error {
 		if err := t.Set(hashKey(prefixBlock, hash), b.Serialize()); err != nil {
 			return err
 		}
