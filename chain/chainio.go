@@ -43,9 +43,14 @@ import (
 //	    "o" 5062a155…36b84bfa <genesis txid> 00000000 -> 00407a10f35a0000 00000000 00
 //
 //	m | name                          -> metadata
-//	    "mtip"     -> hash of the main chain tip
+//	    "mtip"     -> hash of the main chain tip as of the last flush of the
+//	                  chain-state cache (statecache.go): the stored u/o/t/a/h
+//	                  records are the state at exactly this block
+//	    "mjournal" -> count(4 LE): a journaled flush is decided (statecache.go)
 //	    "mgenesis" -> genesis hash of the network this store belongs to
 //	    "mversion" -> storage format version (1 byte)
+//
+//	j | seq(4 BE)                     -> a journal chunk of a big flush (statecache.go)
 //
 //	p | txid(32)                      -> a mempool transaction (owned by package mempool)
 const (

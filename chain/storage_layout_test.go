@@ -47,3 +47,25 @@ func TestStorageLayoutExample(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestJournalChunkLayout pins the journal chunk example of
+// docs/STORAGE.md: a set of "u1" to "v" and a deletion of "u2".
+func TestJournalChunkLayout(t *testing.T) {
+	sc := newStateCache(store.NewMemory(), 1<<20, nil)
+	err := sc.apply(func(tx store.Txn) error {
+		if err := tx.Set([]byte("u1"), []byte("v")); err != nil {
+			return err
+		}
+		return tx.Delete([]byte("u2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := hex.EncodeToString(sc.encodeChunk([]string{"u1", "u2"}))
+	if want := "02" + "027531" + "01" + "0176" + "027532" + "00"; got != want {
+		t.Fatalf("chunk %s, want %s", got, want)
+	}
+	if hex.EncodeToString(journalKey(3)) != "6a00000003" {
+		t.Fatalf("journal key %x", journalKey(3))
+	}
+}
