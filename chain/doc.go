@@ -17,9 +17,11 @@
 //
 // Chain is the stateful part. Blocks enter through ProcessBlock only, mined
 // locally or received from peers. It stores them through the small
-// transactional interface of package chain/store (Badger on disk, or memory),
-// one atomic write per connected or disconnected block; the key layout is in
-// chainio.go and docs/STORAGE.md. A reorganisation is validated in full
+// transactional interface of package chain/store (Badger on disk, or memory):
+// block data is written as blocks arrive, and the chain state (UTXO set,
+// indexes, tip) is kept in a write-back cache flushed in one atomic, synced
+// write (statecache.go); the key layout is in chainio.go and
+// docs/STORAGE.md. A reorganisation is validated in full
 // against layered scratch UTXO views before anything stored changes.
 //
 // # Errors
