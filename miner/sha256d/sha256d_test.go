@@ -274,3 +274,30 @@ func TestJobMatchesCompress(t *testing.T) {
 		}
 	}
 }
+
+func TestMeetsTarget(t *testing.T) {
+	le := func(hi, lo byte) *[32]byte { // most and least significant bytes
+		var h [32]byte
+		h[32-1], h[0] = hi, lo
+		return &h
+	}
+	tests := []struct {
+		name         string
+		hash, target *[32]byte
+		want         bool
+	}{
+		{"equal", le(1, 1), le(1, 1), true},
+		{"below in the low byte", le(1, 0), le(1, 1), true},
+		{"above in the low byte", le(1, 2), le(1, 1), false},
+		{"above in the high byte, below in the low", le(2, 0), le(1, 9), false},
+		{"below in the high byte, above in the low", le(0, 9), le(1, 0), true},
+		{"zero target", le(0, 1), le(0, 0), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MeetsTarget(tc.hash, tc.target); got != tc.want {
+				t.Fatalf("MeetsTarget = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
