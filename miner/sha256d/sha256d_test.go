@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -299,5 +301,25 @@ func TestMeetsTarget(t *testing.T) {
 				t.Fatalf("MeetsTarget = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestGODEBUGTurnsKernelsOff: under GODEBUG=cpu.avx512f=off (or cpu.avx2=off,
+// or cpu.all=off), as make test runs this package, the kernel is neither
+// supported nor picked. Without such a setting it checks nothing.
+func TestGODEBUGTurnsKernelsOff(t *testing.T) {
+	off := map[string]bool{}
+	for _, f := range strings.Split(os.Getenv("GODEBUG"), ",") {
+		if name, ok := strings.CutPrefix(f, "cpu."); ok && strings.HasSuffix(name, "=off") {
+			off[strings.TrimSuffix(name, "=off")] = true
+		}
+	}
+	for k, feature := range map[Kernel]string{AVX512: "avx512f", AVX2: "avx2"} {
+		if off[feature] || off["all"] {
+			t.Logf("GODEBUG turns %s off", feature)
+			if k.Supported() || Best() == k {
+				t.Errorf("GODEBUG=cpu.%s=off, yet kernel %v is supported (Best: %v)", feature, k, Best())
+			}
+		}
 	}
 }
