@@ -82,7 +82,7 @@ func (h *portable) selfTest() bool {
 		if h.setHeader(&raw) != nil {
 			return false
 		}
-		nonce := uint32(0x9e3779b9 * (i + 1))
+		nonce := 0x9e3779b9 * uint32(i+1)
 		binary.LittleEndian.PutUint32(raw[76:], nonce)
 		first := sha256.Sum256(raw[:])
 		want := sha256.Sum256(first[:])
