@@ -2,7 +2,8 @@
 #
 #   make build   builds ./bin/minichain
 #   make test    the whole suite: gofmt check, go vet, race-enabled unit tests,
-#                the simulator's long tests, short fuzz runs of every decoder
+#                the simulator's long tests, the miner's tests with its CPU
+#                kernels turned off in turn, short fuzz runs of every decoder
 #                and of the handlers peers reach, and the e2e suite in Docker
 #   make fuzz-long  every fuzz target for minutes rather than seconds
 #   make attack  hostile peers against real node processes (issue 11): a few
@@ -24,13 +25,14 @@ FUZZ_TARGETS := \
 	./p2p:FuzzSyncDecode \
 	./p2p:FuzzSyncServer \
 	./p2p:FuzzSyncClient \
-	./p2p:FuzzGossipValidators
+	./p2p:FuzzGossipValidators \
+	./miner/sha256d:FuzzKernels
 
 # docker compose (v2) when present, else docker-compose (v1).
 COMPOSE   := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 IMAGE     ?= minichain:dev
 
-.PHONY: all build test unit e2e fmt-check vet race sim fuzz fuzz-long clean linux docker up down attack
+.PHONY: all build test unit e2e fmt-check vet race sim miner-fallbacks fuzz fuzz-long clean linux docker up down attack
 
 all: build
 
@@ -40,7 +42,7 @@ build:
 
 test: unit e2e
 
-unit: fmt-check vet race sim fuzz
+unit: fmt-check vet race sim miner-fallbacks fuzz
 
 # e2e runs the container suite. Without a Docker engine it says so loudly and
 # skips, except under CI=true, where that is a failure.
@@ -110,6 +112,17 @@ fuzz:
 attack: build
 	$(GO) build -o bin/attack ./attack
 	bin/attack -bin $(BIN) $(ATTACK_FLAGS)
+
+# miner-fallbacks runs the miner's tests again with CPU features turned off
+# through GODEBUG (golang.org/x/sys/cpu and the runtime both honour it), so
+# the kernel picked by default is, in turn, the one without SHA-NI in
+# crypto/sha256, AVX2 and the portable one, whatever this machine has.
+MINER_GODEBUGS := cpu.sha=off cpu.avx512f=off cpu.avx512f=off,cpu.avx2=off
+miner-fallbacks:
+	@set -e; for g in $(MINER_GODEBUGS); do \
+		echo "GODEBUG=$$g go test ./miner/..."; \
+		GODEBUG=$$g $(GO) test -count=1 ./miner/...; \
+	done
 
 # fuzz-long runs every fuzz target for longer (FUZZLONG each, default 5
 # minutes: about an hour in all); new failures land in each package's

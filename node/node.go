@@ -166,7 +166,7 @@ func (n *Node) newMiner() error {
 	}
 	cfg := n.cfg
 	n.miner, err = miner.New(miner.Config{Params: cfg.Params, Chain: n.chain, Mempool: n.mempool, PayTo: payTo,
-		Workers: cfg.MinerThreads, MinInterval: cfg.MinerInterval, Logger: cfg.Logger.With("component", "miner"),
+		Workers: cfg.MinerThreads, Kernel: cfg.MinerKernel, MinInterval: cfg.MinerInterval, Logger: cfg.Logger.With("component", "miner"),
 		Submit: func(b *chain.Block) error {
 			res, err := n.SubmitBlock(b)
 			if err == nil && !res.Orphan {
