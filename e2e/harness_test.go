@@ -89,8 +89,11 @@ func newCluster(t *testing.T) *cluster {
 		if err != nil {
 			t.Fatalf("docker/offline.sh prepare: %v\n%s", err, out)
 		}
-		lines := strings.Fields(out)
-		goImage = lines[len(lines)-1]
+		words := strings.Fields(out) // the image's name is the last word
+		if len(words) == 0 {
+			t.Fatal("docker/offline.sh prepare printed no image name")
+		}
+		goImage = words[len(words)-1]
 	}
 	c.env = []string{"MINICHAIN_IMAGE=" + c.image, "MINICHAIN_GO_IMAGE=" + goImage,
 		"MINICHAIN_NODE1_PORT=" + c.ports["node1"], "MINICHAIN_NODE2_PORT=" + c.ports["node2"],
