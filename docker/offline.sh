@@ -16,8 +16,8 @@
 #                               MINICHAIN_GO_IMAGE=... docker compose up --build
 #
 # The builder image is `docker import` of a root file system holding only
-# GOROOT (at /usr/local/go, where the golang images have it), /tmp and
-# /root: the Go toolchain is static and CGO_ENABLED=0 needs no C compiler.
+# GOROOT (at /usr/local/go, where the golang images have it), /tmp, /root
+# and the host's CA bundle: the Go toolchain is static and CGO_ENABLED=0 needs no C compiler.
 # Its tag is a hash of the toolchain's version and main binaries, so a new
 # Go release makes a new image and an unchanged one is never made again.
 # Needs: a Linux host with Go, Docker and GNU tar.
@@ -26,7 +26,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # The recipe's version: bump it when the root file system below changes.
-recipe=1
+recipe=2
 
 builder() {
 	goroot=$(go env GOROOT)
@@ -44,11 +44,16 @@ builder() {
 		echo "offline.sh: making $image from $goroot (once per Go toolchain)" >&2
 		fs=$(mktemp -d)
 		trap 'rm -rf "$fs"' EXIT
-		mkdir -p "$fs/tmp" "$fs/root"
+		mkdir -p "$fs/tmp" "$fs/root" "$fs/etc/ssl/certs"
 		chmod 1777 "$fs/tmp"
+		# The host's CA bundle, so that with network (and no seed) the
+		# build's `go mod download` can reach GOPROXY over TLS.
+		if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+			cp /etc/ssl/certs/ca-certificates.crt "$fs/etc/ssl/certs/"
+		fi
 		parent=$(dirname "$goroot")
 		base=$(basename "$goroot")
-		tar -c -C "$fs" tmp root -C "$parent" \
+		tar -c -C "$fs" tmp root etc -C "$parent" \
 			--transform "s,^$base\\(/\\|\$\\),usr/local/go\\1," "$base" |
 			docker import \
 				--change 'ENV PATH=/usr/local/go/bin:/go/bin' \
