@@ -8,6 +8,8 @@
 #   make fuzz-long  every fuzz target for minutes rather than seconds
 #   make attack  hostile peers against real node processes (issue 11): a few
 #                minutes, not part of make test
+#   make up      builds the image and starts the three-node devnet (the same
+#                as `docker compose up -d --build`, but with no registry needed)
 
 GO        ?= go
 FUZZTIME  ?= 8s
@@ -31,8 +33,13 @@ FUZZ_TARGETS := \
 # docker compose (v2) when present, else docker-compose (v1).
 COMPOSE   := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 IMAGE     ?= minichain:dev
+# GO_IMAGE is the Go image the Dockerfile's build stage starts from. Empty
+# (the default) means one made from the host's own Go toolchain by
+# docker/offline.sh, with the module downloads seeded from the host: no
+# registry needed. With a registry, GO_IMAGE=golang:1.26-alpine works too.
+GO_IMAGE  ?=
 
-.PHONY: all build test unit e2e fmt-check vet race sim miner-fallbacks fuzz fuzz-long clean linux docker up down attack
+.PHONY: all build test unit e2e fmt-check vet race sim miner-fallbacks fuzz fuzz-long clean linux builder-image docker up down attack
 
 all: build
 
@@ -57,16 +64,24 @@ e2e:
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; echo; \
 	fi
 
-# linux builds the static binary the image wraps.
+# linux builds a static Linux binary on the host (the image builds its own).
 linux:
 	@mkdir -p build
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o build/minichain ./cmd/minichain
 
-# docker builds the image (FROM scratch: no registry needed).
-docker: linux
-	docker build -t $(IMAGE) .
+# builder-image makes the Go builder image from the host's toolchain (once
+# per toolchain), seeds docker/gomodcache/ and prints the image's name:
+#   export MINICHAIN_GO_IMAGE=$$(make -s builder-image); docker compose up --build
+builder-image:
+	@docker/offline.sh prepare
 
-# up builds everything and starts the three-node devnet.
+# docker builds the image through the multi-stage Dockerfile.
+docker:
+	@go_image="$(GO_IMAGE)"; [ -n "$$go_image" ] || go_image=$$(docker/offline.sh prepare) || exit 1; \
+	echo "docker build --build-arg GO_IMAGE=$$go_image -t $(IMAGE) ."; \
+	docker build --build-arg GO_IMAGE=$$go_image -t $(IMAGE) .
+
+# up builds the image (as docker compose would) and starts the devnet.
 up: docker
 	MINICHAIN_IMAGE=$(IMAGE) $(COMPOSE) up -d
 	@echo; echo "node1: http://127.0.0.1:8081   node2: http://127.0.0.1:8082   node3: http://127.0.0.1:8083"; \
@@ -133,3 +148,4 @@ fuzz-long:
 
 clean:
 	rm -rf bin build
+	find docker/gomodcache -mindepth 1 ! -name README.md -exec rm -rf {} +
