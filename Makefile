@@ -2,11 +2,14 @@
 #
 #   make build   builds ./bin/minichain
 #   make test    the whole suite: gofmt check, go vet, race-enabled unit tests,
-#                the simulator's long tests, short fuzz runs of every decoder
+#                the simulator's long tests, the miner's tests with its CPU
+#                kernels turned off in turn, short fuzz runs of every decoder
 #                and of the handlers peers reach, and the e2e suite in Docker
 #   make fuzz-long  every fuzz target for minutes rather than seconds
 #   make attack  hostile peers against real node processes (issue 11): a few
 #                minutes, not part of make test
+#   make up      builds the image and starts the three-node devnet (the same
+#                as `docker compose up -d --build`, but with no registry needed)
 
 GO        ?= go
 FUZZTIME  ?= 8s
@@ -24,13 +27,19 @@ FUZZ_TARGETS := \
 	./p2p:FuzzSyncDecode \
 	./p2p:FuzzSyncServer \
 	./p2p:FuzzSyncClient \
-	./p2p:FuzzGossipValidators
+	./p2p:FuzzGossipValidators \
+	./miner/sha256d:FuzzKernels
 
 # docker compose (v2) when present, else docker-compose (v1).
 COMPOSE   := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 IMAGE     ?= minichain:dev
+# GO_IMAGE is the Go image the Dockerfile's build stage starts from. Empty
+# (the default) means one made from the host's own Go toolchain by
+# docker/offline.sh, with the module downloads seeded from the host: no
+# registry needed. With a registry, GO_IMAGE=golang:1.26-alpine works too.
+GO_IMAGE  ?=
 
-.PHONY: all build test unit e2e fmt-check vet race sim fuzz fuzz-long clean linux docker up down attack
+.PHONY: all build test unit e2e fmt-check vet race sim miner-fallbacks fuzz fuzz-long clean linux builder-image docker up down attack
 
 all: build
 
@@ -40,7 +49,7 @@ build:
 
 test: unit e2e
 
-unit: fmt-check vet race sim fuzz
+unit: fmt-check vet race sim miner-fallbacks fuzz
 
 # e2e runs the container suite. Without a Docker engine it says so loudly and
 # skips, except under CI=true, where that is a failure.
@@ -55,16 +64,24 @@ e2e:
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; echo; \
 	fi
 
-# linux builds the static binary the image wraps.
+# linux builds a static Linux binary on the host (the image builds its own).
 linux:
 	@mkdir -p build
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o build/minichain ./cmd/minichain
 
-# docker builds the image (FROM scratch: no registry needed).
-docker: linux
-	docker build -t $(IMAGE) .
+# builder-image makes the Go builder image from the host's toolchain (once
+# per toolchain), seeds docker/gomodcache/ and prints the image's name:
+#   export MINICHAIN_GO_IMAGE=$$(make -s builder-image); docker compose up --build
+builder-image:
+	@docker/offline.sh prepare
 
-# up builds everything and starts the three-node devnet.
+# docker builds the image through the multi-stage Dockerfile.
+docker:
+	@go_image="$(GO_IMAGE)"; [ -n "$$go_image" ] || go_image=$$(docker/offline.sh prepare) || exit 1; \
+	echo "docker build --build-arg GO_IMAGE=$$go_image -t $(IMAGE) ."; \
+	docker build --build-arg GO_IMAGE=$$go_image -t $(IMAGE) .
+
+# up builds the image (as docker compose would) and starts the devnet.
 up: docker
 	MINICHAIN_IMAGE=$(IMAGE) $(COMPOSE) up -d
 	@echo; echo "node1: http://127.0.0.1:8081   node2: http://127.0.0.1:8082   node3: http://127.0.0.1:8083"; \
@@ -111,6 +128,17 @@ attack: build
 	$(GO) build -o bin/attack ./attack
 	bin/attack -bin $(BIN) $(ATTACK_FLAGS)
 
+# miner-fallbacks runs the miner's tests again with CPU features turned off
+# through GODEBUG (golang.org/x/sys/cpu and the runtime both honour it), so
+# the kernel picked by default is, in turn, the one without SHA-NI in
+# crypto/sha256, AVX2 and the portable one, whatever this machine has.
+MINER_GODEBUGS := cpu.sha=off cpu.avx512f=off cpu.avx512f=off,cpu.avx2=off
+miner-fallbacks:
+	@set -e; for g in $(MINER_GODEBUGS); do \
+		echo "GODEBUG=$$g go test ./miner/..."; \
+		GODEBUG=$$g $(GO) test -count=1 ./miner/...; \
+	done
+
 # fuzz-long runs every fuzz target for longer (FUZZLONG each, default 5
 # minutes: about an hour in all); new failures land in each package's
 # testdata/fuzz, where go test replays them.
@@ -120,3 +148,4 @@ fuzz-long:
 
 clean:
 	rm -rf bin build
+	find docker/gomodcache -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -24,7 +24,7 @@ type attack struct {
 var attacks = []attack{
 	{"crash-block", "A hostile peer connected to all three nodes publishes one valid-looking block on the tip whose coinbase script starts with an empty OP_PUSHDATA1 (4c 00); then every node is restarted on its data.", crashBlock},
 	{"orphan-flood", "One hostile peer publishes 300 orphan blocks of ~900 kB (unknown parent, valid proof of work at regtest's minimum difficulty, every context-free rule met) on the block topic, 30 ms apart, to the victim.", orphanFlood},
-	{"stream-flood", "10 hostile identities (127.1.1.1–10) each keep 50 sync streams open that declare a 1 MiB request and send 900 KiB of it; a stream the victim ends is opened again at once.", streamFlood},
+	{"stream-flood", "10 hostile identities, each from an address in a /16 of its own (127.60.1.1 … 127.69.1.1, so the per-subnet connection limit does not stop them), each keep 50 sync streams open that declare a 1 MiB request and send 900 KiB of it; a stream the victim ends is opened again at once.", streamFlood},
 	{"request-flood", "The victim is given 24 valid blocks of ~900 kB; one hostile peer then asks it, from 4 concurrent streams, for all 24 at once (the server stops past 8 MiB, so each answer is ~9 MB), over and over: legal requests, as large as allowed.", requestFlood},
 	{"lying-peer", "One hostile peer claims height 10^9 and 2^200 work and answers every headers request with no headers (and every blocks request with none); it redials every 2 s if dropped.", lyingPeer},
 	{"identity-flood", "300 hostile identities from 30 addresses, 10 on each, each address in a /16 of its own (127.10.0.1 … 127.39.0.1), connect to the victim, the network's bootstrap node, and redial every second when dropped; 10 s in, a new node (127.0.0.4) that knows only the victim starts.", identityFlood},
@@ -199,7 +199,7 @@ func streamFlood(ctx context.Context, r *runner, dir string, res *result) error 
 		}
 	}()
 	for i := 0; i < peers; i++ {
-		x, err := newPeer(fmt.Sprintf("127.1.1.%d", i+1), false, nil)
+		x, err := newPeer(fmt.Sprintf("127.%d.1.1", 60+i), false, nil)
 		if err != nil {
 			return err
 		}

@@ -67,6 +67,46 @@ func (r *runner) stopAll() {
 
 func main() { os.Exit(run()) }
 
+// selectAttacks returns the attacks only names (comma-separated), or all
+// when it is empty.
+func selectAttacks(only string) []attack {
+	var selected []attack
+	for _, a := range attacks {
+		if only == "" || slices.Contains(strings.Split(only, ","), a.name) {
+			selected = append(selected, a)
+		}
+	}
+	return selected
+}
+
+// runAll runs the attacks one after another, each in a directory of its
+// own under r.dir, stopping every node between them, until ctx ends.
+// failed reports that some attack could not be run.
+func (r *runner) runAll(ctx context.Context, selected []attack) (results []*result, failed bool) {
+	for _, a := range selected {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "attack: %s ...\n", a.name)
+		start := time.Now()
+		res := &result{name: a.name, what: a.what}
+		adir := filepath.Join(r.dir, a.name)
+		if err := os.MkdirAll(adir, 0o700); err != nil {
+			res.err = err
+		} else {
+			res.err = a.run(ctx, r, adir, res)
+		}
+		r.stopAll()
+		if res.err != nil {
+			failed = true
+			fmt.Fprintf(os.Stderr, "attack: %s could not be run: %v\n", a.name, res.err)
+		}
+		fmt.Fprintf(os.Stderr, "attack: %s done in %.0f s\n", a.name, time.Since(start).Seconds())
+		results = append(results, res)
+	}
+	return results, failed
+}
+
 func run() int {
 	bin := flag.String("bin", "bin/minichain", "the minichain binary to attack")
 	only := flag.String("only", "", "comma-separated attacks to run (default all): "+strings.Join(attackNames(), ", "))
@@ -87,12 +127,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "attack: the node binary %s is missing: build it first (make build)\n", *bin)
 		return 2
 	}
-	var selected []attack
-	for _, a := range attacks {
-		if *only == "" || slices.Contains(strings.Split(*only, ","), a.name) {
-			selected = append(selected, a)
-		}
-	}
+	selected := selectAttacks(*only)
 	if len(selected) == 0 {
 		fmt.Fprintf(os.Stderr, "attack: no attack named %q; the attacks are: %s\n", *only, strings.Join(attackNames(), ", "))
 		return 2
@@ -113,29 +148,7 @@ func run() int {
 	defer r.stopAll()
 
 	fmt.Fprintf(os.Stderr, "attack: %d attacks against %s; nodes and logs in %s\n", len(selected), abs, dir)
-	var results []*result
-	failed := false
-	for _, a := range selected {
-		if ctx.Err() != nil {
-			break
-		}
-		fmt.Fprintf(os.Stderr, "attack: %s ...\n", a.name)
-		start := time.Now()
-		res := &result{name: a.name, what: a.what}
-		adir := filepath.Join(dir, a.name)
-		if err := os.MkdirAll(adir, 0o700); err != nil {
-			res.err = err
-		} else {
-			res.err = a.run(ctx, r, adir, res)
-		}
-		r.stopAll()
-		if res.err != nil {
-			failed = true
-			fmt.Fprintf(os.Stderr, "attack: %s could not be run: %v\n", a.name, res.err)
-		}
-		fmt.Fprintf(os.Stderr, "attack: %s done in %.0f s\n", a.name, time.Since(start).Seconds())
-		results = append(results, res)
-	}
+	results, failed := r.runAll(ctx, selected)
 	met, total := printReport(os.Stdout, results, r.attackTime)
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "attack: interrupted or out of time")

@@ -146,105 +146,153 @@ func (r *runner) measure(ctx context.Context, nw *network, dur time.Duration, ho
 	if err != nil {
 		return nil, fmt.Errorf("victim metrics: %w", err)
 	}
-	c0, err := v.cpu()
-	if err != nil {
+	if err := measureIdle(ctx, v, m); err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(settleTime):
-	}
-	c1, err := v.cpu()
-	if err != nil {
-		return nil, err
-	}
-	m.idleCPU = (c1 - c0).Seconds() / time.Since(t0).Seconds()
-	if m.rssBefore, err = v.rss(); err != nil {
-		return nil, err
-	}
-	m.rssPeak = m.rssBefore
 
 	actx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { attack(actx) })
-	start := time.Now()
-	probeAt := start.Add(dur / 3)
-	probed := false
-	var (
-		winStart, winEnd time.Time
-		cpuStart         time.Duration
-		lastBanPoll      time.Time
-	)
-	tick := time.NewTicker(sampleEvery)
-	defer tick.Stop()
-	endWindow := func(now time.Time) {
-		c, err := v.cpu()
-		if err == nil {
-			m.window = now.Sub(winStart)
-			m.cpu = (c - cpuStart).Seconds() / m.window.Seconds()
-		}
-		winEnd = now
-		if hooks.end != nil {
-			hooks.end()
-		}
-	}
-loop:
-	for {
-		select {
-		case <-actx.Done():
-			break loop
-		case now := <-tick.C:
-			if !v.alive() {
-				m.victimDied = true
-				break loop
-			}
-			if rss, err := v.rss(); err == nil {
-				m.rssPeak = max(m.rssPeak, rss)
-			}
-			if !probed && now.After(probeAt) {
-				probed = true
-				if err := nw.a.generate(ctx, 1); err != nil {
-					r.log.Printf("probe block on %s: %v", nw.a.name, err)
-				}
-			}
-			if winStart.IsZero() {
-				identified := now.Sub(start) >= identifyBy
-				if !identified && now.Sub(lastBanPoll) >= 500*time.Millisecond {
-					lastBanPoll = now
-					if b, err := v.bans(ctx); err == nil && b > bans0 {
-						identified, m.byBan = true, true
-					}
-				}
-				if identified {
-					m.identified = now.Sub(start)
-					winStart = now
-					if cpuStart, err = v.cpu(); err != nil {
-						return nil, err
-					}
-					if hooks.start != nil {
-						hooks.start()
-					}
-					r.log.Printf("attacker identified after %.1f s (by ban: %v)", m.identified.Seconds(), m.byBan)
-				}
-			} else if winEnd.IsZero() && now.Sub(winStart) >= cpuWindow {
-				endWindow(now)
-			}
-		}
-	}
-	if !winStart.IsZero() && winEnd.IsZero() && !m.victimDied {
-		endWindow(time.Now())
+	w := &attackWindow{r: r, ctx: ctx, nw: nw, m: m, hooks: hooks, bans0: bans0, start: time.Now()}
+	w.probeAt = w.start.Add(dur / 3)
+	err = w.follow(actx)
+	if err == nil && !w.winStart.IsZero() && w.winEnd.IsZero() && !m.victimDied {
+		w.endWindow(time.Now())
 	}
 	if rss, err := v.rss(); err == nil {
 		m.rssAfter = rss
 	}
 	cancel()
 	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
 	if !v.alive() {
 		m.victimDied = true
 	}
 	_ = waitFor(ctx, agreeTimeout, "agreement", func() bool { m.agreeOK, m.agreeNote = agree(ctx, nw.all()); return m.agreeOK })
 	return m, nil
+}
+
+// measureIdle measures the victim's CPU share over settleTime before the
+// attack, and its RSS then.
+func measureIdle(ctx context.Context, v *node, m *measurement) error {
+	c0, err := v.cpu()
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(settleTime):
+	}
+	c1, err := v.cpu()
+	if err != nil {
+		return err
+	}
+	m.idleCPU = (c1 - c0).Seconds() / time.Since(t0).Seconds()
+	if m.rssBefore, err = v.rss(); err != nil {
+		return err
+	}
+	m.rssPeak = m.rssBefore
+	return nil
+}
+
+// attackWindow is what measure follows while an attack runs: the probe
+// block, when the attacker was identified, and the CPU window after it.
+type attackWindow struct {
+	r     *runner
+	ctx   context.Context // the run's (the probe block outlives the attack's)
+	nw    *network
+	m     *measurement
+	hooks windowHooks
+	bans0 float64 // the victim's ban counter before the attack
+
+	start, probeAt   time.Time
+	probed           bool
+	winStart, winEnd time.Time
+	cpuStart         time.Duration
+	lastBanPoll      time.Time
+}
+
+// follow samples the victim every sampleEvery until the attack ends
+// (actx) or the victim dies.
+func (w *attackWindow) follow(actx context.Context) error {
+	tick := time.NewTicker(sampleEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-actx.Done():
+			return nil
+		case now := <-tick.C:
+			if !w.nw.victim.alive() {
+				w.m.victimDied = true
+				return nil
+			}
+			if err := w.sample(now); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sample takes one sample: the RSS peak, the probe block a third of the
+// way in, then the attacker's identification and the CPU window's end.
+func (w *attackWindow) sample(now time.Time) error {
+	if rss, err := w.nw.victim.rss(); err == nil {
+		w.m.rssPeak = max(w.m.rssPeak, rss)
+	}
+	if !w.probed && now.After(w.probeAt) {
+		w.probed = true
+		if err := w.nw.a.generate(w.ctx, 1); err != nil {
+			w.r.log.Printf("probe block on %s: %v", w.nw.a.name, err)
+		}
+	}
+	switch {
+	case w.winStart.IsZero():
+		return w.identify(now)
+	case w.winEnd.IsZero() && now.Sub(w.winStart) >= cpuWindow:
+		w.endWindow(now)
+	}
+	return nil
+}
+
+// identify starts the CPU window once the victim has banned someone (its
+// ban counter is polled every 500 ms) or identifyBy has passed.
+func (w *attackWindow) identify(now time.Time) error {
+	identified := now.Sub(w.start) >= identifyBy
+	if !identified && now.Sub(w.lastBanPoll) >= 500*time.Millisecond {
+		w.lastBanPoll = now
+		if b, err := w.nw.victim.bans(w.ctx); err == nil && b > w.bans0 {
+			identified, w.m.byBan = true, true
+		}
+	}
+	if !identified {
+		return nil
+	}
+	w.m.identified = now.Sub(w.start)
+	w.winStart = now
+	var err error
+	if w.cpuStart, err = w.nw.victim.cpu(); err != nil {
+		return err
+	}
+	if w.hooks.start != nil {
+		w.hooks.start()
+	}
+	w.r.log.Printf("attacker identified after %.1f s (by ban: %v)", w.m.identified.Seconds(), w.m.byBan)
+	return nil
+}
+
+// endWindow closes the CPU window at now.
+func (w *attackWindow) endWindow(now time.Time) {
+	if c, err := w.nw.victim.cpu(); err == nil {
+		w.m.window = now.Sub(w.winStart)
+		w.m.cpu = (c - w.cpuStart).Seconds() / w.m.window.Seconds()
+	}
+	w.winEnd = now
+	if w.hooks.end != nil {
+		w.hooks.end()
+	}
 }

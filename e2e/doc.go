@@ -4,6 +4,13 @@
 // their published HTTP APIs, the minichain command line (as a user would)
 // and Docker commands; they import nothing of the node.
 //
+// The image is built the way users build it, `docker compose up -d --build`
+// through the multi-stage Dockerfile. Its Go stage starts from
+// MINICHAIN_GO_IMAGE when that is set (golang:1.26-alpine, where a registry
+// is reachable), else from the image docker/offline.sh makes of the host's
+// Go toolchain, with the module downloads seeded from the host's cache: the
+// same Dockerfile, with no registry and no network inside the build.
+//
 // The tests are behind the e2e build tag:
 //
 //	make e2e                            # or

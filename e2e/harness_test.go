@@ -61,7 +61,12 @@ func freePort() string {
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
-// newCluster builds the binary and the image and starts the network.
+// newCluster builds the command-line tool on the host, then builds the
+// image and starts the network with `docker compose up -d --build`: the
+// user's command, through the Dockerfile's multi-stage build. The builder
+// image is MINICHAIN_GO_IMAGE when set (e.g. golang:1.26-alpine where a
+// registry is reachable); otherwise docker/offline.sh makes one from the
+// host's Go toolchain and seeds the module downloads, as `make up` does.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	root, err := filepath.Abs("..")
@@ -71,28 +76,59 @@ func newCluster(t *testing.T) *cluster {
 	project := fmt.Sprintf("mce2e%d", time.Now().UnixNano()%1_000_000_000)
 	c := &cluster{t: t, root: root, project: project, image: "minichain:" + project, compose: composeCommand(),
 		ports: map[string]string{"node1": freePort(), "node2": freePort(), "node3": freePort()}}
-	c.env = []string{"MINICHAIN_IMAGE=" + c.image, "MINICHAIN_NODE1_PORT=" + c.ports["node1"],
-		"MINICHAIN_NODE2_PORT=" + c.ports["node2"], "MINICHAIN_NODE3_PORT=" + c.ports["node3"]}
 	t.Cleanup(c.teardown)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c.cli = filepath.Join(root, "build", "minichain")
-	if out, err := run(ctx, root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, "go", "build", "-trimpath", "-o", c.cli, "./cmd/minichain"); err != nil {
+	c.cli = filepath.Join(t.TempDir(), "minichain")
+	if out, err := run(ctx, root, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", c.cli, "./cmd/minichain"); err != nil {
 		t.Fatalf("build minichain: %v\n%s", err, out)
 	}
-	if out, err := run(ctx, root, nil, "docker", "build", "-q", "-t", c.image, "."); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
+	goImage := os.Getenv("MINICHAIN_GO_IMAGE")
+	if goImage == "" {
+		out, err := run(ctx, root, nil, "docker/offline.sh", "prepare")
+		if err != nil {
+			t.Fatalf("docker/offline.sh prepare: %v\n%s", err, out)
+		}
+		words := strings.Fields(out) // the image's name is the last word
+		if len(words) == 0 {
+			t.Fatal("docker/offline.sh prepare printed no image name")
+		}
+		goImage = words[len(words)-1]
 	}
-	t.Logf("project %s, compose %q, ports %v", project, strings.Join(c.compose, " "), c.ports)
-	c.composeRun("up", "-d")
+	c.env = []string{"MINICHAIN_IMAGE=" + c.image, "MINICHAIN_GO_IMAGE=" + goImage,
+		"MINICHAIN_NODE1_PORT=" + c.ports["node1"], "MINICHAIN_NODE2_PORT=" + c.ports["node2"],
+		"MINICHAIN_NODE3_PORT=" + c.ports["node3"]}
+	t.Logf("project %s, compose %q, builder %s, ports %v", project, strings.Join(c.compose, " "), goImage, c.ports)
+	start := time.Now()
+	c.composeRunFor(10*time.Minute, "up", "-d", "--build")
+	t.Logf("docker compose up -d --build took %s", time.Since(start).Round(time.Second))
+	c.checkImage()
 	return c
+}
+
+// checkImage checks what the Dockerfile promises of the image it built: a
+// non-root user, the health check, and nothing but the binary and /data.
+func (c *cluster) checkImage() {
+	c.t.Helper()
+	got := c.docker("image", "inspect", "--format",
+		"{{.Config.User}} {{json .Config.Healthcheck.Test}} {{json .Config.Entrypoint}} {{len .RootFS.Layers}}", c.image)
+	want := `10001:10001 ["CMD","/minichain","health"] ["/minichain"] 2`
+	if got != want {
+		c.t.Fatalf("image %s: user, healthcheck, entrypoint, layers = %s; want %s", c.image, got, want)
+	}
 }
 
 // composeRun runs a compose subcommand for the project and fails the test
 // on error.
 func (c *cluster) composeRun(args ...string) string {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	return c.composeRunFor(3*time.Minute, args...)
+}
+
+// composeRunFor is composeRun with a deadline of its own.
+func (c *cluster) composeRunFor(timeout time.Duration, args ...string) string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	full := append(append(c.compose[1:], "-p", c.project, "-f", filepath.Join(c.root, "docker-compose.yml")), args...)
 	out, err := run(ctx, c.root, c.env, c.compose[0], full...)

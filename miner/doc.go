@@ -18,10 +18,10 @@
 // 32-bit nonce, so no two workers ever hash the same header. The first 64
 // header bytes do not depend on the nonce: each worker hashes them once per
 // extra nonce and keeps the SHA-256 midstate, so a nonce costs two SHA-256
-// compressions and no allocation. The hashing is plain crypto/sha256 (SHA-NI
-// where the CPU has it); the worker pads both messages itself so that each
-// compression is one Write of a whole block, and reads the digest from the
-// saved state, after a self-test at start (see hasher in solve.go). Workers
+// compressions and no allocation. The hashing is a kernel of package
+// sha256d (Config.Kernel): by default the fastest this CPU supports,
+// AVX-512 (16 nonces at once), AVX2 (8) or the portable crypto/sha256 path
+// (SHA-NI where the CPU has it); Stats reports which. Workers
 // look at their context and the chain tip only every 2^16 nonces, and add to
 // the hash counter at the same moments.
 //

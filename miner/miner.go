@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
+	"github.com/minichain/minichain/miner/sha256d"
 )
 
 // ChainSource is what the miner needs of the chain: the tip to build on and
@@ -93,6 +93,9 @@ type Config struct {
 	// Now is the clock for block times (default time.Now). The hash rate
 	// is always measured with the real clock.
 	Now func() time.Time
+	// Kernel is the nonce-scan kernel (sha256d.Auto, the zero value:
+	// the fastest this CPU supports). New refuses one the CPU cannot run.
+	Kernel sha256d.Kernel
 	// MinInterval paces continuous mining: after it finds a block it
 	// waits until this long has passed before the next template. Zero
 	// does not pace. Generate is never paced. On regtest, where a block
@@ -107,6 +110,9 @@ type Stats struct {
 	Mining bool `json:"mining"`
 	// Workers is the number of hashing goroutines per template.
 	Workers int `json:"workers"`
+	// Kernel is the nonce-scan kernel the workers run (portable, avx2,
+	// avx512).
+	Kernel string `json:"kernel"`
 	// HashesPerSec is the hash rate over the last few seconds.
 	HashesPerSec float64 `json:"hashes_per_sec"`
 	// Hashes is the number of headers hashed since New.
@@ -142,8 +148,9 @@ type Miner struct {
 	cfg       Config
 	log       *slog.Logger
 	workers   int
-	wake      chan struct{} // buffered(1): something for Run to look at
-	started   chan struct{} // closed when Run first starts
+	kernel    sha256d.Kernel // resolved: never Auto
+	wake      chan struct{}  // buffered(1): something for Run to look at
+	started   chan struct{}  // closed when Run first starts
 	startOnce sync.Once
 	hooks     testHooks // zero outside tests; set before Run
 
@@ -182,7 +189,9 @@ type rateSample struct {
 // New returns a miner. It starts nothing: call Run.
 //
 // Errors: ErrInvalidConfig, wrapped, when Params, Chain, PayTo or Submit is
-// missing, PayTo is longer than a script may be, or Workers is negative.
+// missing, PayTo is longer than a script may be, Workers is negative, or
+// the CPU cannot run the Kernel asked for (then sha256d.ErrUnsupported is
+// wrapped too).
 func New(cfg Config) (*Miner, error) {
 	switch {
 	case cfg.Params == nil:
@@ -198,6 +207,10 @@ func New(cfg Config) (*Miner, error) {
 	case cfg.Workers < 0:
 		return nil, fmt.Errorf("%w: Workers is %d", ErrInvalidConfig, cfg.Workers)
 	}
+	kernel, err := cfg.Kernel.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 	cfg.PayTo = append([]byte(nil), cfg.PayTo...)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -210,7 +223,7 @@ func New(cfg Config) (*Miner, error) {
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &Miner{cfg: cfg, log: log, workers: workers, wake: make(chan struct{}, 1), started: make(chan struct{})}, nil
+	return &Miner{cfg: cfg, log: log, workers: workers, kernel: kernel, wake: make(chan struct{}, 1), started: make(chan struct{})}, nil
 }
 
 // signal wakes Run if it is waiting. It never blocks.
@@ -320,6 +333,7 @@ func (m *Miner) Stats() Stats {
 	st := Stats{
 		Mining:         m.mining,
 		Workers:        m.workers,
+		Kernel:         m.kernel.String(),
 		Hashes:         hashes,
 		BlocksFound:    m.found.Load(),
 		StaleBlocks:    m.stale.Load(),
@@ -370,6 +384,7 @@ func (m *Miner) Run(ctx context.Context) error {
 	m.mu.Unlock()
 	defer m.shutdown()
 	m.sample()
+	m.log.Info("miner running", "kernel", m.kernel.String(), "lanes", m.kernel.Lanes(), "workers", m.workers)
 
 	tick := time.NewTicker(sampleInterval)
 	defer tick.Stop()
@@ -471,161 +486,6 @@ func (m *Miner) sleep(ctx context.Context, tick *time.Ticker, d time.Duration) b
 			return true
 		case <-tick.C:
 			m.sample()
-		}
-	}
-}
-
-// mine searches one template on the workers until a block is found, the
-// template is cancelled (Refresh, Stop, a new tip, ctx) or too old, then
-// waits for every worker to exit and submits the block found, if any and if
-// the tip has not moved. It returns why the search ended.
-//
-// With mayDrop, a template that a Refresh overtook while it was built is
-// dropped at once (errBuildRaced) so the next one sees the change. Run
-// allows that once in a row, so a stream of Refresh calls faster than
-// templates are built cannot keep the workers idle.
-func (m *Miner) mine(ctx context.Context, tmpl *Template, tick *time.Ticker, mayDrop bool) error {
-	tctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	info := tmpl.Info()
-	m.mu.Lock()
-	switch {
-	case !m.wanted(): // Stop, or a Generate cancelled, while the template was built
-		m.mu.Unlock()
-		return errStopped
-	case m.dirty && mayDrop: // Refresh while the template was built: it may miss the change
-		m.mu.Unlock()
-		return errBuildRaced
-	}
-	m.cancelCur = cancel
-	m.tmplInfo = &info
-	m.templates++
-	m.mu.Unlock()
-	m.log.Debug("mining template", "height", info.Height, "prev", info.PrevBlock,
-		"txs", info.TxCount, "fees", info.Fees, "workers", m.workers)
-
-	s := m.newSearch(tmpl)
-	found := make(chan *chain.Block, m.workers) // one send per worker at most
-	var (
-		wg   sync.WaitGroup
-		live atomic.Int32
-	)
-	live.Store(int32(m.workers))
-	for w := range m.workers {
-		wg.Go(func() {
-			b, err := s.work(tctx, w)
-			switch {
-			case b != nil:
-				found <- b
-				cancel(errSolved)
-			case errors.Is(err, errStaleTip):
-				cancel(errStaleTip)
-			case err != nil && !errors.Is(err, errExhausted) && tctx.Err() == nil:
-				m.log.Error("mining worker failed", "worker", w, "err", err)
-				cancel(fmt.Errorf("%w: %w", errWorkerFailed, err))
-			}
-			if live.Add(-1) == 0 && b == nil {
-				cancel(errExhausted) // a no-op unless every worker ran out
-			}
-		})
-	}
-
-	age := time.NewTimer(templateMaxAge)
-	defer age.Stop()
-	var block *chain.Block
-wait:
-	for {
-		select {
-		case block = <-found:
-			break wait
-		case <-tctx.Done():
-			break wait
-		case <-age.C:
-			cancel(errTemplateAged)
-			break wait
-		case <-tick.C:
-			m.sample()
-		}
-	}
-	wg.Wait()
-	if block == nil {
-		select {
-		case block = <-found: // found just as the search was cancelled
-		default:
-		}
-	}
-	cause := context.Cause(tctx)
-	m.mu.Lock()
-	m.cancelCur = nil
-	m.mu.Unlock()
-	if m.hooks.stopped != nil {
-		m.hooks.stopped(cause)
-	}
-	m.log.Debug("template done", "height", info.Height, "cause", cause)
-	if block != nil && ctx.Err() == nil {
-		m.submit(tmpl, block)
-	}
-	return cause
-}
-
-// newSearch sets up the search over tmpl, with the test hooks applied.
-func (m *Miner) newSearch(tmpl *Template) *search {
-	prev := tmpl.PrevBlock()
-	s := &search{
-		tmpl:      tmpl,
-		target:    tmpl.target,
-		workers:   m.workers,
-		lastNonce: math.MaxUint32,
-		stale: func() bool {
-			best := m.cfg.Chain.BestSnapshot()
-			return best == nil || best.Hash != prev
-		},
-		hashes:      &m.hashes,
-		extraNonces: m.hooks.extraNonces,
-		visit:       m.hooks.visit,
-	}
-	if m.hooks.target != nil {
-		s.target = *m.hooks.target
-	}
-	if n := m.hooks.nonceSpace; n > 0 && n <= math.MaxUint32 {
-		s.lastNonce = uint32(n - 1)
-	}
-	return s
-}
-
-// submit hands a found block to Submit unless the tip has moved since the
-// template was built, and gives its hash to the oldest Generate call. Takes
-// mu after Submit returns.
-func (m *Miner) submit(tmpl *Template, b *chain.Block) {
-	hash := b.BlockHash()
-	if best := m.cfg.Chain.BestSnapshot(); best == nil || best.Hash != tmpl.PrevBlock() {
-		m.stale.Add(1)
-		m.log.Info("dropped a block found on a stale tip", "hash", hash, "height", tmpl.Height())
-		return
-	}
-	err := m.cfg.Submit(b)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err != nil {
-		m.rejected.Add(1)
-		m.log.Error("mined block rejected", "hash", hash, "height", tmpl.Height(), "err", err)
-		if len(m.requests) > 0 {
-			r := m.requests[0]
-			m.requests = m.requests[1:]
-			r.err = fmt.Errorf("miner: submit block %s: %w", hash, err)
-			close(r.done)
-		}
-		return
-	}
-	m.found.Add(1)
-	m.lastFound = time.Now()
-	m.log.Info("mined a block", "hash", hash, "height", tmpl.Height(), "txs", tmpl.TxCount(), "reward", tmpl.Reward())
-	if len(m.requests) > 0 {
-		r := m.requests[0]
-		r.hashes = append(r.hashes, hash)
-		if len(r.hashes) == r.n {
-			m.requests = m.requests[1:]
-			close(r.done)
 		}
 	}
 }

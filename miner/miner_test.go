@@ -12,6 +12,7 @@ import (
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/chaintest"
 	"github.com/minichain/minichain/chain/mempool"
+	"github.com/minichain/minichain/miner/sha256d"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -28,6 +29,7 @@ func TestNewValidates(t *testing.T) {
 		{"payee script too long", func(c *Config) { c.PayTo = make([]byte, chain.MaxScriptSize+1) }},
 		{"no submit", func(c *Config) { c.Submit = nil }},
 		{"negative workers", func(c *Config) { c.Workers = -1 }},
+		{"unknown kernel", func(c *Config) { c.Kernel = sha256d.Kernel(99) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,8 +44,19 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if st := m.Stats(); st.Workers != runtime.GOMAXPROCS(0) || st.Mining || st.Template != nil {
+	if st := m.Stats(); st.Workers != runtime.GOMAXPROCS(0) || st.Mining || st.Template != nil || st.Kernel != sha256d.Best().String() {
 		t.Fatalf("fresh miner stats %+v", st)
+	}
+	for _, k := range sha256d.Kernels() {
+		cfg := ok
+		cfg.Kernel = k
+		m, err := New(cfg)
+		switch {
+		case k.Supported() && (err != nil || m.Stats().Kernel != k.String()):
+			t.Errorf("New with kernel %v: %v", k, err)
+		case !k.Supported() && (!errors.Is(err, ErrInvalidConfig) || !errors.Is(err, sha256d.ErrUnsupported)):
+			t.Errorf("New with unsupported kernel %v: %v, want ErrInvalidConfig and sha256d.ErrUnsupported", k, err)
+		}
 	}
 }
 
@@ -98,11 +111,18 @@ func TestGenerateRegtest(t *testing.T) {
 	}
 }
 
+// TestGenerateDevnet mines a real devnet block on each kernel.
 func TestGenerateDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("devnet difficulty: about 2^24 hashes per block")
 	}
-	h := newHarness(t, chain.DevnetParams, func(c *Config) { c.Workers = 2 })
+	for _, k := range kernels(t) {
+		t.Run(k.String(), func(t *testing.T) { testGenerateDevnet(t, k) })
+	}
+}
+
+func testGenerateDevnet(t *testing.T, k sha256d.Kernel) {
+	h := newHarness(t, chain.DevnetParams, func(c *Config) { c.Workers = 2; c.Kernel = k })
 	h.run()
 	// One block at devnet's starting difficulty: a few seconds, but tens
 	// of seconds under the race detector.

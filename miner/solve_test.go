@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/miner/sha256d"
 )
 
 func regtestTemplate(t testing.TB) *Template {
@@ -22,9 +23,16 @@ func regtestTemplate(t testing.TB) *Template {
 }
 
 // TestSearchDisjoint runs 4 workers over a small search space (8 extra
-// nonces, nonces 0..999) with a target no hash meets and checks that every
-// header was hashed exactly once, by the worker that owns its extra nonce.
+// nonces, nonces 0..999) with a target no hash meets and checks, on each
+// kernel, that every header was hashed exactly once, by the worker that
+// owns its extra nonce.
 func TestSearchDisjoint(t *testing.T) {
+	for _, k := range kernels(t) {
+		t.Run(k.String(), func(t *testing.T) { testSearchDisjoint(t, k) })
+	}
+}
+
+func testSearchDisjoint(t *testing.T, k sha256d.Kernel) {
 	const workers, extraNonces, nonces = 4, 8, 1000
 	tmpl := regtestTemplate(t)
 	owner := map[chain.Hash]uint64{} // Merkle root -> extra nonce
@@ -42,7 +50,7 @@ func TestSearchDisjoint(t *testing.T) {
 		hashes atomic.Uint64
 	)
 	s := &search{
-		tmpl: tmpl, target: *impossible, workers: workers, lastNonce: nonces - 1,
+		tmpl: tmpl, kernel: k, target: *impossible, workers: workers, lastNonce: nonces - 1,
 		extraNonces: extraNonces, hashes: &hashes,
 		visit: func(w int, h *[chain.HeaderSize]byte) {
 			mu.Lock()
@@ -98,31 +106,30 @@ func TestSearchDisjoint(t *testing.T) {
 	}
 }
 
-// hasherPaths returns a hasher on each path, for tests of both.
-func hasherPaths(t testing.TB) map[string]*hasher {
-	t.Helper()
-	padded, err := newHasher()
-	if err != nil {
-		t.Fatal(err)
+// kernels returns every kernel this CPU supports, for tests of each.
+func kernels(t testing.TB) []sha256d.Kernel {
+	var ks []sha256d.Kernel
+	for _, k := range sha256d.Kernels() {
+		if k.Supported() {
+			ks = append(ks, k)
+		} else {
+			t.Logf("kernel %v not supported by this CPU: not tested", k)
+		}
 	}
-	if !padded.padded {
-		t.Errorf("the padded path's self-test failed with this Go version: mining falls back to the slower Sum path")
-	}
-	sum, err := newHasher()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum.padded = false
-	return map[string]*hasher{"padded": padded, "sum": sum}
+	return ks
 }
 
-// TestScanMatchesBlockHash checks the midstate hashing and the target
-// comparison of both paths against chain.Header.BlockHash: with the target
-// set to the smallest hash among nonces 0..199, scan must stop exactly
-// there, and with a target one below it, never.
+// TestScanMatchesBlockHash checks each kernel's midstate hashing and target
+// comparison against chain.Header.BlockHash: with the target set to the
+// smallest hash among nonces 0..199, Scan must stop exactly there, and with
+// a target one below it, never.
 func TestScanMatchesBlockHash(t *testing.T) {
 	tmpl := regtestTemplate(t)
-	for name, hs := range hasherPaths(t) {
+	for _, k := range kernels(t) {
+		sc, err := sha256d.New(k)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, en := range []uint64{0, 5, 1 << 33} {
 			hdr, err := tmpl.Header(en)
 			if err != nil {
@@ -140,13 +147,13 @@ func TestScanMatchesBlockHash(t *testing.T) {
 			hdr.Nonce = 0
 			var raw [chain.HeaderSize]byte
 			hdr.AppendTo(raw[:0])
-			if err := hs.setHeader(&raw); err != nil {
+			target := [chain.HashSize]byte(best)
+			if err := sc.Reset(&raw, &target); err != nil {
 				t.Fatal(err)
 			}
-			target := [chain.HashSize]byte(best)
-			n, found, err := hs.scan(0, 199, &target, nil)
+			n, found, err := sc.Scan(0, 199)
 			if err != nil || !found || n != bestNonce {
-				t.Errorf("%s, extra nonce %d: scan = %d, %v, %v; want nonce %d", name, en, n, found, err, bestNonce)
+				t.Errorf("%v, extra nonce %d: scan = %d, %v, %v; want nonce %d", k, en, n, found, err, bestNonce)
 			}
 			for i := range target { // target - 1
 				if target[i] > 0 {
@@ -155,63 +162,13 @@ func TestScanMatchesBlockHash(t *testing.T) {
 				}
 				target[i] = 0xff
 			}
-			if n, found, err := hs.scan(0, 199, &target, nil); found || n != 199 || err != nil {
-				t.Errorf("%s, extra nonce %d: below the best hash, scan = %d, %v, %v; want 199, false", name, en, n, found, err)
+			if err := sc.Reset(&raw, &target); err != nil {
+				t.Fatal(err)
+			}
+			if n, found, err := sc.Scan(0, 199); found || n != 199 || err != nil {
+				t.Errorf("%v, extra nonce %d: below the best hash, scan = %d, %v, %v; want 199, false", k, en, n, found, err)
 			}
 		}
-	}
-}
-
-func TestScanAllocatesNothing(t *testing.T) {
-	tmpl := regtestTemplate(t)
-	hdr, _ := tmpl.Header(0)
-	var raw [chain.HeaderSize]byte
-	hdr.AppendTo(raw[:0])
-	for name, hs := range hasherPaths(t) {
-		if err := hs.setHeader(&raw); err != nil {
-			t.Fatal(err)
-		}
-		allocs := testing.AllocsPerRun(20, func() {
-			if _, found, _ := hs.scan(0, 999, impossible, nil); found {
-				t.Error("found a hash of zero")
-			}
-		})
-		switch {
-		case allocs != 0 && raceEnabled && name == "padded":
-			// The race detector's instrumentation turns off the
-			// compiler's no-allocation append(b, make(...)...) in
-			// AppendBinary.
-			t.Logf("%s: %v allocations per 1000 nonces under the race detector", name, allocs)
-		case allocs != 0:
-			t.Errorf("%s: %v allocations per 1000 nonces, want 0", name, allocs)
-		}
-	}
-}
-
-func TestMeetsTarget(t *testing.T) {
-	le := func(hi, lo byte) *[chain.HashSize]byte { // most and least significant bytes
-		var h [chain.HashSize]byte
-		h[chain.HashSize-1], h[0] = hi, lo
-		return &h
-	}
-	tests := []struct {
-		name         string
-		hash, target *[chain.HashSize]byte
-		want         bool
-	}{
-		{"equal", le(1, 1), le(1, 1), true},
-		{"below in the low byte", le(1, 0), le(1, 1), true},
-		{"above in the low byte", le(1, 2), le(1, 1), false},
-		{"above in the high byte, below in the low", le(2, 0), le(1, 9), false},
-		{"below in the high byte, above in the low", le(0, 9), le(1, 0), true},
-		{"zero target", le(0, 1), le(0, 0), false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := meetsTarget(tc.hash, tc.target); got != tc.want {
-				t.Fatalf("meetsTarget = %v, want %v", got, tc.want)
-			}
-		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/miner/sha256d"
 	"github.com/minichain/minichain/wallet"
 )
 
@@ -34,6 +35,10 @@ type Config struct {
 	MinerAddress string
 	// MinerThreads is the number of hashing workers (default GOMAXPROCS).
 	MinerThreads int
+	// MinerKernel is the miner's nonce-scan kernel; the zero value,
+	// sha256d.Auto, is the fastest the CPU supports. New fails when the
+	// CPU cannot run the one asked for.
+	MinerKernel sha256d.Kernel
 	// MinerInterval is the least time continuous mining leaves between its
 	// blocks; negative means the network's default (1 s on regtest, where
 	// blocks cost a couple of hashes; none on devnet, where difficulty sets

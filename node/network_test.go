@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -431,8 +432,11 @@ func TestOrphanFetchesParents(t *testing.T) {
 	}
 }
 
-// TestLateBootstrapNode: a bootstrap node that starts 10 s after the others
-// is still found, and the others then find each other.
+// TestLateBootstrapNode: a bootstrap node that starts only after the
+// others have tried it and failed, for several rounds, is still found, and
+// the others then find each other. Until it starts, a plain TCP listener
+// holds its port and refuses every dial at once, counting them: the test
+// waits for the failed rounds rather than a fixed time.
 func TestLateBootstrapNode(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "boot.key")
@@ -441,11 +445,15 @@ func TestLateBootstrapNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := peer.IDFromPrivateKey(k)
-	port := freeTCPPort(t)
+	refuser, dials := refuseDials(t)
+	port := refuser.Addr().(*net.TCPAddr).Port
 	bootAddr := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, id)
 	n2 := startNetNode(t, []string{bootAddr}, nil)
 	n3 := startNetNode(t, []string{bootAddr}, nil)
-	time.Sleep(10 * time.Second)
+	// Three rounds of dials from the two nodes: both have failed and are
+	// retrying.
+	waitFor(t, 60*time.Second, "six failed dials of the absent bootstrap node", func() bool { return dials.Load() >= 6 })
+	refuser.Close()
 	boot := startNode(t, "", func(c *node.Config) {
 		c.P2PListen = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}
 		c.P2PKeyFile = keyFile
@@ -459,14 +467,30 @@ func TestLateBootstrapNode(t *testing.T) {
 	waitFor(t, 60*time.Second, "the two nodes to find each other", func() bool { return n2.connectedTo(n3) })
 }
 
-func freeTCPPort(t *testing.T) int {
+// refuseDials listens on a free loopback TCP port and closes every
+// connection at once (a libp2p dial to it fails in its handshake),
+// counting them, until the listener is closed or the test ends.
+func refuseDials(t *testing.T) (net.Listener, *atomic.Int64) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	var n atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	return l, &n
 }
 
 // peerHeight is the best height of peer as tn last heard it (-1 before its

@@ -80,11 +80,8 @@ func New(cfg Config) (_ *Node, err error) {
 	n.metrics = newMetrics()
 	// The API address first: a port in use fails the start before
 	// anything in the data directory is touched.
-	if n.listener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("the API address %s is in use (another node?): stop that program or choose another address with --api-addr", cfg.APIAddr)
-		}
-		return nil, fmt.Errorf("cannot listen on the API address %s: %v; choose another with --api-addr", cfg.APIAddr, err)
+	if n.listener, err = listenAPI(cfg.APIAddr); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -92,45 +89,14 @@ func New(cfg Config) (_ *Node, err error) {
 		}
 	}()
 
-	n.db, err = badgerdb.Open(ChainDir(cfg.DataDir), badgerdb.Options{Logger: cfg.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("cannot open the chain store in %s: is another node using this data directory? "+
-			"Stop it, or give this one another --datadir (%w)", ChainDir(cfg.DataDir), err)
-	}
-	// One signature cache for the chain and the mempool: a transaction
-	// verified on entering the pool is not verified again in its block.
-	sigs := chain.NewSigCache(0)
-	n.chain, err = chain.New(chain.Config{Params: cfg.Params, DB: n.db, SigCache: sigs, Logger: cfg.Logger.With("component", "chain"),
-		StateCacheBytes: cfg.UtxoCacheBytes, Clock: time.Now})
+	loaded, err := n.openChain()
 	if err != nil {
 		return nil, err
-	}
-	n.mempool, err = mempool.New(mempool.Config{Params: cfg.Params, Chain: n.chain, DB: n.db, SigCache: sigs,
-		Logger: cfg.Logger.With("component", "mempool")})
-	if err != nil {
-		return nil, err
-	}
-	loaded, err := n.mempool.Load()
-	if err != nil {
-		return nil, fmt.Errorf("load mempool: %w", err)
 	}
 	if err := n.openWallet(); err != nil {
 		return nil, err
 	}
-	payTo, err := n.minerScript()
-	if err != nil {
-		return nil, err
-	}
-	n.miner, err = miner.New(miner.Config{Params: cfg.Params, Chain: n.chain, Mempool: n.mempool, PayTo: payTo,
-		Workers: cfg.MinerThreads, MinInterval: cfg.MinerInterval, Logger: cfg.Logger.With("component", "miner"),
-		Submit: func(b *chain.Block) error {
-			res, err := n.SubmitBlock(b)
-			if err == nil && !res.Orphan {
-				n.announceBlock(b)
-			}
-			return err
-		}})
-	if err != nil {
+	if err := n.newMiner(); err != nil {
 		return nil, err
 	}
 	if len(cfg.P2PListen) > 0 {
@@ -149,6 +115,67 @@ func New(cfg Config) (_ *Node, err error) {
 	cfg.Logger.Info("node ready", "network", cfg.Params.Name, "height", best.Height, "tip", best.Hash,
 		"mempool", loaded, "api", n.listener.Addr().String(), "datadir", cfg.DataDir)
 	return n, nil
+}
+
+// listenAPI binds the API address; an error says what to do.
+func listenAPI(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("the API address %s is in use (another node?): stop that program or choose another address with --api-addr", addr)
+	case err != nil:
+		return nil, fmt.Errorf("cannot listen on the API address %s: %v; choose another with --api-addr", addr, err)
+	}
+	return l, nil
+}
+
+// openChain opens the chain store, the chain and the mempool, and loads the
+// pool saved by the last run; it returns how many transactions it loaded.
+func (n *Node) openChain() (loaded int, err error) {
+	cfg := n.cfg
+	n.db, err = badgerdb.Open(ChainDir(cfg.DataDir), badgerdb.Options{Logger: cfg.Logger})
+	if err != nil {
+		return 0, fmt.Errorf("cannot open the chain store in %s: is another node using this data directory? "+
+			"Stop it, or give this one another --datadir (%w)", ChainDir(cfg.DataDir), err)
+	}
+	// One signature cache for the chain and the mempool: a transaction
+	// verified on entering the pool is not verified again in its block.
+	sigs := chain.NewSigCache(0)
+	n.chain, err = chain.New(chain.Config{Params: cfg.Params, DB: n.db, SigCache: sigs, Logger: cfg.Logger.With("component", "chain"),
+		StateCacheBytes: cfg.UtxoCacheBytes, Clock: time.Now})
+	if err != nil {
+		return 0, err
+	}
+	n.mempool, err = mempool.New(mempool.Config{Params: cfg.Params, Chain: n.chain, DB: n.db, SigCache: sigs,
+		Logger: cfg.Logger.With("component", "mempool")})
+	if err != nil {
+		return 0, err
+	}
+	loaded, err = n.mempool.Load()
+	if err != nil {
+		return 0, fmt.Errorf("load mempool: %w", err)
+	}
+	return loaded, nil
+}
+
+// newMiner makes the node's miner, paying to the node's wallet; the blocks
+// it finds are submitted and announced like any other.
+func (n *Node) newMiner() error {
+	payTo, err := n.minerScript()
+	if err != nil {
+		return err
+	}
+	cfg := n.cfg
+	n.miner, err = miner.New(miner.Config{Params: cfg.Params, Chain: n.chain, Mempool: n.mempool, PayTo: payTo,
+		Workers: cfg.MinerThreads, Kernel: cfg.MinerKernel, MinInterval: cfg.MinerInterval, Logger: cfg.Logger.With("component", "miner"),
+		Submit: func(b *chain.Block) error {
+			res, err := n.SubmitBlock(b)
+			if err == nil && !res.Orphan {
+				n.announceBlock(b)
+			}
+			return err
+		}})
+	return err
 }
 
 // openWallet opens the node's wallet, creating it on first start.

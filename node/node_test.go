@@ -348,13 +348,9 @@ func TestWalletEndpointsAndMining(t *testing.T) {
 		t.Fatalf("start: %+v %v", m, err)
 	}
 	start := tn.Chain().BestSnapshot().Height
-	deadline := time.Now().Add(30 * time.Second)
-	for tn.Chain().BestSnapshot().Height < start+2 {
-		if time.Now().After(deadline) {
-			t.Fatal("continuous mining made no blocks")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "continuous mining to make two blocks", func() bool {
+		return tn.Chain().BestSnapshot().Height >= start+2
+	})
 	if m, err := tn.c.StopMining(ctx); err != nil || m.Mining {
 		t.Fatalf("stop: %+v %v", m, err)
 	}

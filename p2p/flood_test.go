@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,14 +51,20 @@ func TestAttackIdentityFlood(t *testing.T) {
 	if raceEnabled {
 		addrs = 3
 	}
+	var dialled atomic.Int64 // identities that have dialled at least once
 	for s := 1; s <= addrs; s++ {
 		for i := 0; i < perAddr; i++ {
 			a := identity(t, fmt.Sprintf("127.%d.0.2", s))
 			speakSync(a, genesisStatus(), nil)
 			wg.Go(func() {
+				first := true
 				for ctx.Err() == nil {
 					if a.Network().Connectedness(victim.ID()) != network.Connected {
 						_ = dial(network.WithForceDirectDial(ctx, "flood"), a, victim)
+					}
+					if first {
+						dialled.Add(1)
+						first = false
 					}
 					select {
 					case <-ctx.Done():
@@ -67,7 +74,9 @@ func TestAttackIdentityFlood(t *testing.T) {
 			})
 		}
 	}
-	time.Sleep(3 * time.Second) // the flood fills the slots
+	waitFor(t, 60*time.Second, "every identity of the flood to have dialled", func() bool {
+		return dialled.Load() == int64(addrs*perAddr)
+	})
 	t.Logf("victim has %d connections", len(victim.h.Network().Conns()))
 
 	// The newcomer is another host (127.0.0.9), with no slot of its own
@@ -81,6 +90,6 @@ func TestAttackIdentityFlood(t *testing.T) {
 		if !connected(newcomer, victim.ID()) {
 			t.Fatal("the newcomer lost its connection to the flooded node")
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a 3 s window it must stay connected through, not a wait
 	}
 }

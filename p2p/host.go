@@ -108,7 +108,8 @@ func New(cfg Config) (*Host, error) {
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
-		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
+		libp2p.NoListenAddrs, // listenEach below, address by address
+		transports(),
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionGater(hst.gater),
@@ -120,6 +121,10 @@ func New(cfg Config) (*Host, error) {
 	hst.h, err = libp2p.New(append(opts, cfg.HostOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
+	}
+	if err := listenEach(hst.h, cfg.ListenAddrs); err != nil {
+		hst.h.Close()
+		return nil, err
 	}
 	hst.gater.attach(hst.h.Network())
 	for _, b := range boot {

@@ -39,7 +39,7 @@ func TestSyncMovesOnFromStalledPeer(t *testing.T) {
 	h, c := testHost(t, 0)
 	good, gc := testHost(t, 6)
 	staller := fakePeer(t, func(typ byte, s network.Stream) {
-		time.Sleep(5 * time.Second) // longer than the request timeout
+		time.Sleep(5 * time.Second) // the peer's stall (longer than the request timeout), not a wait
 		s.Reset()
 	})
 	connect(t, h, staller)

@@ -95,23 +95,9 @@ type Payment struct {
 // up, so failed sends cannot push the wallet's coins past the gap a restore
 // scans.
 func (w *Wallet) BuildPayment(l Ledger, to Address, amount uint64, o PayOptions) (*Payment, error) {
-	if to.Params == nil || to.Params.Name != w.params.Name {
-		return nil, fmt.Errorf("%w: paying an address of another network", ErrWrongNetwork)
-	}
-	if amount > chain.MaxMoney {
-		return nil, fmt.Errorf("%w: %s is more than %s", ErrAmountRange, FormatAmount(amount), FormatAmount(chain.MaxMoney))
-	}
-	if amount < DustLimit {
-		return nil, fmt.Errorf("%w: %s is less than %s", ErrDustAmount, FormatAmount(amount), FormatAmount(DustLimit))
-	}
-	feeRate := max(o.FeeRate, 1)
-	maxRate := o.MaxFeeRate
-	if maxRate == 0 {
-		maxRate = DefaultMaxFeeRate
-	}
-	if feeRate > maxRate && !o.Force {
-		return nil, fmt.Errorf("%w: %d units per byte is above %d (a fee of about %s for a simple payment); force it if you mean it",
-			ErrFeeTooHigh, feeRate, maxRate, FormatAmount(satMul(feeRate, uint64(EstimateSize(1, 2)))))
+	feeRate, err := w.checkPayment(to, amount, o)
+	if err != nil {
+		return nil, err
 	}
 	if w.Locked() {
 		return nil, ErrLocked
@@ -120,32 +106,9 @@ func (w *Wallet) BuildPayment(l Ledger, to Address, amount uint64, o PayOptions)
 	if err != nil {
 		return nil, err
 	}
-	var usable []Coin
-	var have uint64
-	for _, c := range coins {
-		if c.Mature && !c.SpentInPool {
-			usable = append(usable, c)
-			have += c.Value
-		}
-	}
-	sort.SliceStable(usable, func(i, j int) bool { return usable[i].Value > usable[j].Value })
-
-	var (
-		selected []Coin
-		total    uint64
-		fee      uint64
-	)
-	for _, c := range usable {
-		selected = append(selected, c)
-		total += c.Value
-		fee = satMul(feeRate, uint64(EstimateSize(len(selected), 2)))
-		if total >= satAdd(amount, fee) {
-			break
-		}
-	}
-	if total < satAdd(amount, fee) || len(selected) == 0 {
-		need := satAdd(amount, satMul(feeRate, uint64(EstimateSize(max(len(usable), 1), 2))))
-		return nil, &InsufficientFundsError{Have: have, Need: need}
+	selected, total, fee, err := selectCoins(coins, amount, feeRate)
+	if err != nil {
+		return nil, err
 	}
 
 	tx := &chain.Tx{Version: 1}
@@ -176,6 +139,59 @@ func (w *Wallet) BuildPayment(l Ledger, to Address, amount uint64, o PayOptions)
 		return nil, fmt.Errorf("built transaction pays %d for %d bytes, below the rate %d", pay.Fee, size, feeRate)
 	}
 	return pay, nil
+}
+
+// checkPayment checks a payment's address, amount and fee rate, and
+// returns the rate to pay (at least 1).
+func (w *Wallet) checkPayment(to Address, amount uint64, o PayOptions) (uint64, error) {
+	if to.Params == nil || to.Params.Name != w.params.Name {
+		return 0, fmt.Errorf("%w: paying an address of another network", ErrWrongNetwork)
+	}
+	if amount > chain.MaxMoney {
+		return 0, fmt.Errorf("%w: %s is more than %s", ErrAmountRange, FormatAmount(amount), FormatAmount(chain.MaxMoney))
+	}
+	if amount < DustLimit {
+		return 0, fmt.Errorf("%w: %s is less than %s", ErrDustAmount, FormatAmount(amount), FormatAmount(DustLimit))
+	}
+	feeRate := max(o.FeeRate, 1)
+	maxRate := o.MaxFeeRate
+	if maxRate == 0 {
+		maxRate = DefaultMaxFeeRate
+	}
+	if feeRate > maxRate && !o.Force {
+		return 0, fmt.Errorf("%w: %d units per byte is above %d (a fee of about %s for a simple payment); force it if you mean it",
+			ErrFeeTooHigh, feeRate, maxRate, FormatAmount(satMul(feeRate, uint64(EstimateSize(1, 2)))))
+	}
+	return feeRate, nil
+}
+
+// selectCoins chooses, largest first, the mature coins not spent in the
+// pool that pay amount and the fee at feeRate of a transaction spending
+// them to two outputs. It returns them, their total and that fee, or an
+// *InsufficientFundsError.
+func selectCoins(coins []Coin, amount, feeRate uint64) (selected []Coin, total, fee uint64, err error) {
+	var usable []Coin
+	var have uint64
+	for _, c := range coins {
+		if c.Mature && !c.SpentInPool {
+			usable = append(usable, c)
+			have += c.Value
+		}
+	}
+	sort.SliceStable(usable, func(i, j int) bool { return usable[i].Value > usable[j].Value })
+	for _, c := range usable {
+		selected = append(selected, c)
+		total += c.Value
+		fee = satMul(feeRate, uint64(EstimateSize(len(selected), 2)))
+		if total >= satAdd(amount, fee) {
+			break
+		}
+	}
+	if total < satAdd(amount, fee) || len(selected) == 0 {
+		need := satAdd(amount, satMul(feeRate, uint64(EstimateSize(max(len(usable), 1), 2))))
+		return nil, 0, 0, &InsufficientFundsError{Have: have, Need: need}
+	}
+	return selected, total, fee, nil
 }
 
 // signInputs signs every input of tx, which spends coins in order, and

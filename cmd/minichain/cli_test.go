@@ -255,6 +255,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"send", "--to", "x", "--amount", "1.123456789"}, 2, "more than 8 decimals"},
 		{[]string{"node", "--network", "mainnet"}, 2, "unknown network"},
 		{[]string{"node", "--log-format", "xml", "--network", "regtest"}, 2, "want text or json"},
+		{[]string{"node", "--network", "regtest", "--miner-kernel", "sse"}, 2, "unknown kernel"},
 		{[]string{"status", "--node", "http://127.0.0.1:1"}, 1, "connect"},
 		{[]string{"proof", "nothex"}, 2, "not a txid"},
 		{[]string{"wallet", "address", "--wallet", "/nonexistent/w.json", "--network", "regtest"}, 1, "no regtest wallet at /nonexistent/w.json"},
@@ -271,6 +272,20 @@ func TestCLIErrors(t *testing.T) {
 		ee, ok := err.(*exec.ExitError)
 		if !ok || ee.ExitCode() != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("minichain %v: exit %v, stderr %q; want code %d and %q", tc.args, err, errOut, tc.code, tc.want)
+		}
+	}
+	// A kernel the CPU lacks (here turned off through GODEBUG) is one
+	// clear line, before the node starts; so is the same through the
+	// environment variable.
+	for _, env := range [][]string{{"GODEBUG=cpu.avx512f=off"}, {"GODEBUG=cpu.avx512f=off", "MINICHAIN_MINER_KERNEL=avx512"}} {
+		args := []string{"node", "--network", "regtest", "--datadir", t.TempDir()}
+		if len(env) == 1 {
+			args = append(args, "--miner-kernel", "avx512")
+		}
+		_, errOut, err := cliRun(env, args...)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errOut, "avx512") ||
+			!strings.Contains(errOut, "not supported by this CPU") || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("node with avx512 turned off, %v: exit %v, stderr %q; want code 1 and one line", env, err, errOut)
 		}
 	}
 	if out, _, err := cliRun(nil, "help"); err != nil || !strings.Contains(out, "usage: minichain") {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/minichain/minichain/chain"
+	"github.com/minichain/minichain/miner/sha256d"
 	"github.com/minichain/minichain/node"
 	"github.com/minichain/minichain/p2p"
 	"github.com/minichain/minichain/wallet"
@@ -58,6 +59,8 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	mine := fs.Bool("mine", false, "mine from the start")
 	minerAddr := fs.String("miner-address", "", "address that receives block rewards (default: the node wallet's first address)")
 	threads := fs.Int("miner-threads", 0, "hashing threads (default: all cores)")
+	kernelName := fs.String("miner-kernel", envOr("MINICHAIN_MINER_KERNEL", "auto"),
+		"nonce-scan kernel: auto (the fastest this CPU supports), avx512, avx2 or portable (or MINICHAIN_MINER_KERNEL)")
 	interval := fs.Duration("miner-interval", -1, "least time between mined blocks (default: 1s on regtest, none on devnet)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -87,6 +90,10 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	kernel, err := minerKernel(*kernelName)
+	if err != nil {
+		return err
+	}
 	log, err := newLogger(*logLevel, *logFormat, stderr)
 	if err != nil {
 		return err
@@ -103,7 +110,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := node.Config{Params: p, DataDir: dir, APIAddr: *apiAddr, APIHosts: apiHosts.values, Mine: *mine,
-		MinerAddress: *minerAddr, MinerThreads: *threads, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
+		MinerAddress: *minerAddr, MinerThreads: *threads, MinerKernel: kernel, MinerInterval: *interval, WalletPassphrase: pass, Version: version,
 		Logger: log, MaxFeeRate: *maxFeeRate, P2PListen: listen.values, Bootstrap: bootstrap.values,
 		P2PKeyFile: expandHome(*keyFile), P2PTargetPeers: *targetPeers, P2PMaxPeers: *maxPeers,
 		P2PMaxInboundPerIP: *perIP, P2PMaxInboundPerSubnet: *perSubnet, UtxoCacheBytes: int64(*utxoCache) << 20}
@@ -228,4 +235,25 @@ func runHealth(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "healthy")
 	return nil
+}
+
+// envOr returns the environment variable name, or def when it is unset or
+// empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// minerKernel parses --miner-kernel and checks that this CPU can run it.
+func minerKernel(name string) (sha256d.Kernel, error) {
+	k, err := sha256d.Parse(name)
+	if err != nil {
+		return k, usageError{"--miner-kernel: " + err.Error()}
+	}
+	if _, err := k.Resolve(); err != nil {
+		return k, fmt.Errorf("--miner-kernel=%s: %w", name, err)
+	}
+	return k, nil
 }

@@ -28,7 +28,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(&sb, "difficulty  %.4g (bits %s), network ~%.3g H/s\n", s.Difficulty, s.Bits, s.NetworkHashps)
 	mining := "off"
 	if s.Mining {
-		mining = fmt.Sprintf("on, %d threads, %.3g H/s, %d blocks found", s.MinerThreads, s.Hashrate, s.BlocksMined)
+		mining = fmt.Sprintf("on, %d threads (%s), %.3g H/s, %d blocks found", s.MinerThreads, s.MinerKernel, s.Hashrate, s.BlocksMined)
 	}
 	fmt.Fprintf(&sb, "mining      %s\n", mining)
 	fmt.Fprintf(&sb, "mempool     %d txs, %d bytes, %d orphans\n", s.Mempool.Count, s.Mempool.Bytes, s.Mempool.Orphans)

@@ -36,6 +36,7 @@ type Status struct {
 	Mining        bool        `json:"mining"`
 	Hashrate      float64     `json:"hashrate"`
 	MinerThreads  int         `json:"miner_threads"`
+	MinerKernel   string      `json:"miner_kernel"` // avx512, avx2 or portable: the miner's nonce-scan kernel
 	BlocksMined   uint64      `json:"blocks_mined"`
 	Mempool       MempoolInfo `json:"mempool"`
 	Orphans       int         `json:"orphans"`

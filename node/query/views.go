@@ -24,7 +24,7 @@ func (r *Reader) Status() api.Status {
 		Height: best.Height, Tip: best.Hash.String(), TipTime: best.Timestamp,
 		Bits: strconv.FormatUint(uint64(best.Bits), 16), Difficulty: r.Difficulty(best.Bits),
 		ChainWork: best.WorkSum.Text(16), NetworkHashps: r.networkHashrate(20),
-		Mining: ms.Mining, Hashrate: ms.HashesPerSec, MinerThreads: ms.Workers, BlocksMined: ms.BlocksFound,
+		Mining: ms.Mining, Hashrate: ms.HashesPerSec, MinerThreads: ms.Workers, MinerKernel: ms.Kernel, BlocksMined: ms.BlocksFound,
 		Mempool: api.MempoolInfo{Count: r.pool.Count(), Bytes: r.pool.Bytes(), Orphans: r.pool.OrphanCount()},
 		Orphans: r.chain.OrphanCount(), UptimeSeconds: int64(time.Since(r.started).Seconds()),
 	}
