@@ -3,9 +3,11 @@ package chain_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -28,6 +30,10 @@ var (
 const (
 	crashCacheEnv   = "MINICHAIN_CRASH_CACHE"
 	crashJournalEnv = "MINICHAIN_CRASH_JOURNAL"
+	// crashReadyEnv names a file the child creates once its chain is open,
+	// so most kills land while it connects blocks, however slowly a
+	// loaded machine (or -race) starts it.
+	crashReadyEnv = "MINICHAIN_CRASH_READY"
 )
 
 // crashChainConfig is the chain configuration of TestCrashSafety and its
@@ -63,20 +69,30 @@ func TestCrashSafety(t *testing.T) {
 	}
 	t.Logf("seed %d (replay with -seed %d), state cache %d bytes, journal above %d records (0: defaults)",
 		seed, seed, *crashCache, *crashJournal)
-	dir := t.TempDir()
+	dir, readyDir := t.TempDir(), t.TempDir()
 	rng := rand.New(rand.NewSource(seed))
 	kills := *crashKills
 	var lastHeight int32
 	reorgsSeen := 0
 	for i := 0; i < kills; i++ {
+		ready := filepath.Join(readyDir, fmt.Sprintf("ready-%d", i))
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
 		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, "MINICHAIN_CRASH_SEED="+strconv.FormatInt(seed+int64(i), 10),
-			crashCacheEnv+"="+strconv.FormatInt(*crashCache, 10), crashJournalEnv+"="+strconv.Itoa(*crashJournal))
+			crashCacheEnv+"="+strconv.FormatInt(*crashCache, 10), crashJournalEnv+"="+strconv.Itoa(*crashJournal),
+			crashReadyEnv+"="+ready)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
+		// One kill in four lands at a random moment from the start (in the
+		// open, the replay or the first blocks); the others a random
+		// while after the child said its chain is open.
+		if rng.Intn(4) > 0 {
+			waitReady(t, ready, 60*time.Second)
+			time.Sleep(time.Duration(rng.Intn(600)) * time.Millisecond)
+		} else {
+			time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
+		}
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +136,19 @@ func TestCrashSafety(t *testing.T) {
 // TestCrashChild is the child process of TestCrashSafety; it does nothing
 // unless started by it. It extends the chain and regularly builds a longer
 // side branch to force reorganisations, for at most 30 s.
+// waitReady waits until the child has created path (its chain is open),
+// or fails the test after limit: a child that cannot open its store in a
+// minute is a failure in itself.
+func waitReady(t *testing.T, path string, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+	}
+	t.Fatalf("the child did not open its chain within %v", limit)
+}
+
 func TestCrashChild(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
@@ -134,6 +163,9 @@ func TestCrashChild(t *testing.T) {
 	p := chain.RegtestParams
 	c, err := chain.New(crashChainConfig(db))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(os.Getenv(crashReadyEnv), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	miner := chaintest.NewKey("crash miner")
