@@ -39,7 +39,7 @@ IMAGE     ?= minichain:dev
 # registry needed. With a registry, GO_IMAGE=golang:1.26-alpine works too.
 GO_IMAGE  ?=
 
-.PHONY: all build test unit e2e fmt-check vet race sim miner-fallbacks fuzz fuzz-long clean linux builder-image docker up down attack
+.PHONY: all build test unit e2e fmt-check vet race crash-sizes sim miner-fallbacks fuzz fuzz-long clean linux builder-image docker up down attack
 
 all: build
 
@@ -49,7 +49,7 @@ build:
 
 test: unit e2e
 
-unit: fmt-check vet race sim miner-fallbacks fuzz
+unit: fmt-check vet race sim miner-fallbacks fuzz crash-sizes
 
 # e2e runs the container suite. Without a Docker engine it says so loudly and
 # skips, except under CI=true, where that is a failure.
@@ -96,6 +96,13 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# crash-sizes reruns the kill -9 test with a chain-state cache of one byte (a
+# flush after every block) and with a small one whose flushes go through the
+# journal; race runs it with the default cache.
+crash-sizes:
+	$(GO) test -count=1 -run '^TestCrashSafety$$' ./chain -args -statecache=1
+	$(GO) test -count=1 -run '^TestCrashSafety$$' ./chain -args -statecache=65536 -journal=50
 
 race:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
