@@ -13,10 +13,10 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/miner"
 	"github.com/minichain/minichain/node/relay"
 	"github.com/minichain/minichain/p2p"
+	"github.com/minichain/minichain/sim/sharedstore"
 )
 
 // Protocol constants of the model, after package p2p.
@@ -46,6 +46,7 @@ type Sim struct {
 	shares []float64
 	cum    []float64 // cumulative shares, for drawing the next miner
 	sigs   *chain.SigCache
+	stores *sharedstore.Pool // every node's chain store, sharing structure
 
 	now      time.Duration
 	seq      uint64
@@ -127,6 +128,7 @@ func New(cfg Config) (*Sim, error) {
 	expected := cfg.TxRate*cfg.Duration.Seconds()*1.2 + 10_000
 	s := &Sim{
 		sigs:    chain.NewSigCache(int(min(expected, 4_000_000))),
+		stores:  sharedstore.NewPool(),
 		cfg:     cfg,
 		params:  chain.RegtestParams,
 		shares:  cfg.shares(),
@@ -163,7 +165,7 @@ func New(cfg Config) (*Sim, error) {
 }
 
 func (s *Sim) newNode(id int, peers []int) (*simNode, error) {
-	c, err := chain.New(chain.Config{Params: s.params, DB: store.NewMemory(), ScriptWorkers: 1, SigCache: s.sigs})
+	c, err := chain.New(chain.Config{Params: s.params, DB: s.stores.New(), ScriptWorkers: 1, SigCache: s.sigs})
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +453,7 @@ func (s *Sim) serveBlocks(server *simNode, to int, loc []chain.Hash, want chain.
 	}
 	var back []*chain.Block
 	for h := want; !known[h]; {
-		b, err := server.chain.BlockByHash(h)
+		b, err := s.storedBlock(server, h)
 		if err != nil {
 			break // not ours (an orphan still): nothing more to give
 		}
@@ -472,6 +474,20 @@ func (s *Sim) serveBlocks(server *simNode, to int, loc []chain.Hash, want chain.
 	}
 	peer := s.nodes[to]
 	s.send(server.id, to, size, func() { s.receiveBlocks(peer, server.id, blocks, want) })
+}
+
+// storedBlock returns block h if the server's chain holds it. Blocks are
+// immutable, so the simulation's one decoded copy is served rather than
+// one decoded from the server's store per request; only genesis, which no
+// node mined, is read from the store.
+func (s *Sim) storedBlock(server *simNode, h chain.Hash) (*chain.Block, error) {
+	if _, err := server.chain.BlockInfo(h); err != nil {
+		return nil, err
+	}
+	if rec := s.blocks[h]; rec != nil {
+		return rec.block, nil
+	}
+	return server.chain.BlockByHash(h)
 }
 
 // receiveBlocks takes a sync reply: every block in order, then an
