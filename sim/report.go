@@ -46,6 +46,8 @@ type ReportConfig struct {
 	Partitions           []PartitionJ `json:"partitions,omitempty"`
 	Seed                 uint64       `json:"seed"`
 	SettleSeconds        float64      `json:"settle_seconds"`
+	Gossip               string       `json:"gossip"`
+	Validation           string       `json:"validation"`
 }
 
 // PartitionJ is a Partition in the report.
@@ -120,6 +122,9 @@ type NetworkStats struct {
 	DuplicateTxs    int64 `json:"duplicate_txs"`
 	SyncRequests    int64 `json:"sync_requests"`
 	InvalidBlocks   int64 `json:"invalid_blocks"`
+	// IHaves and IWants count gossipsub's lazy gossip (mesh mode).
+	IHaves int64 `json:"ihaves"`
+	IWants int64 `json:"iwants"`
 }
 
 // FinalState is where the nodes ended.
@@ -169,6 +174,7 @@ func (s *Sim) report() *Report {
 		Messages: s.net.messages, Bytes: s.net.bytes, Dropped: s.net.dropped,
 		DuplicateBlocks: s.net.dupBlocks, DuplicateTxs: s.net.dupTxs,
 		SyncRequests: s.net.syncRequests, InvalidBlocks: s.net.invalidBlocks,
+		IHaves: s.net.ihaves, IWants: s.net.iwants,
 	}
 
 	r.Final = s.finalState(best)
@@ -182,7 +188,8 @@ func (s *Sim) reportConfig() ReportConfig {
 	rc := ReportConfig{
 		Nodes: c.Nodes, DurationSeconds: seconds(c.Duration), BlockIntervalSeconds: seconds(c.BlockInterval),
 		Peers: c.Peers, LatencyMillis: millis(c.Latency), BandwidthBits: c.Bandwidth, TxRate: c.TxRate,
-		Shares: c.Shares, Seed: c.Seed, SettleSeconds: seconds(c.Settle),
+		Shares: c.Shares, Seed: c.Seed, SettleSeconds: seconds(c.Settle), Gossip: c.Gossip,
+		Validation: c.Validation.String(),
 	}
 	for _, p := range c.Partitions {
 		rc.Partitions = append(rc.Partitions, PartitionJ{seconds(p.Start), seconds(p.Heal), p.Fraction})
@@ -407,11 +414,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	c := r.Config
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
-	p("network\t%d nodes, %s, block every %s, latency %s, bandwidth %s, tx rate %g/s, seed %d",
-		c.Nodes, peersText(c.Peers), fmtSeconds(c.BlockIntervalSeconds), fmtMillis(c.LatencyMillis), fmtBandwidth(c.BandwidthBits), c.TxRate, c.Seed)
+	p("network\t%d nodes, %s, %s gossip, block every %s, latency %s, bandwidth %s, tx rate %g/s, seed %d",
+		c.Nodes, peersText(c.Peers), c.Gossip, fmtSeconds(c.BlockIntervalSeconds), fmtMillis(c.LatencyMillis), fmtBandwidth(c.BandwidthBits), c.TxRate, c.Seed)
 	for _, pt := range c.Partitions {
 		p("partition\t%.0f%% / %.0f%% from %s to %s", pt.Fraction*100, (1-pt.Fraction)*100, fmtSeconds(pt.StartSeconds), fmtSeconds(pt.HealSeconds))
 	}
+	p("validation\t%s", c.Validation)
 	p("simulated\t%s (%s of it settling)", fmtSeconds(r.EndSeconds), fmtSeconds(max(0, r.EndSeconds-c.DurationSeconds)))
 	b := r.Blocks
 	p("blocks\t%d mined, %d on the main chain, %d stale (stale rate %.2f%%), mean interval %s, mean size %.0f B",
@@ -428,8 +436,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 		t.Sent, t.Accepted, t.Orphaned, sumInts(t.Rejected), rejectsText(t.Rejected), t.Skipped)
 	p("  confirmed\t%d (%d not), latency median / p90 / max: %s", t.Confirmed, t.Unconfirmed, quantText(t.Latency, func(v float64) string { return fmtSeconds(v) }))
 	n := r.Network
-	p("network\t%d messages, %s, %d dropped by partitions, %d sync requests, %d invalid blocks",
-		n.Messages, fmtBytes(n.Bytes), n.Dropped, n.SyncRequests, n.InvalidBlocks)
+	p("network\t%d messages (%d IHAVE, %d IWANT), %s, %d dropped by partitions, %d sync requests, %d invalid blocks",
+		n.Messages, n.IHaves, n.IWants, fmtBytes(n.Bytes), n.Dropped, n.SyncRequests, n.InvalidBlocks)
 	one := "yes"
 	if !r.Final.OneTip {
 		one = fmt.Sprintf("NO: %d distinct tips", r.Final.Tips)

@@ -67,21 +67,27 @@ type Sim struct {
 	reorgs   []reorgRecord
 	gen      *txGen
 	net      netStats
+
+	mesh      meshParams
+	gossipRNG *rand.Rand
 }
 
 // simNode is one node: a real chain and mempool, plus what the model keeps
 // of its network state.
 type simNode struct {
-	id        int
-	chain     *chain.Chain
-	pool      *mempool.Mempool
-	sub       *chain.Subscription
-	peers     []int
-	payTo     []byte
-	up        uplink                       // what the node is sending
-	orphans   []chain.Hash                 // blocks waiting in the chain's orphan pool
-	requested map[chain.Hash]time.Duration // sync requests in flight, by wanted block
-	follow    *mempool.Follower            // the node's chain -> mempool rule
+	id         int
+	chain      *chain.Chain
+	pool       *mempool.Mempool
+	sub        *chain.Subscription
+	peers      []int
+	payTo      []byte
+	up         uplink                       // what the node is sending
+	orphans    []chain.Hash                 // blocks waiting in the chain's orphan pool
+	requested  map[chain.Hash]time.Duration // sync requests in flight, by wanted block
+	follow     *mempool.Follower            // the node's chain -> mempool rule
+	g          gossipNode                   // gossipsub state (mesh mode)
+	busyUntil  time.Duration                // the node's CPU is validating until then
+	validating map[chain.Hash]bool          // blocks being validated
 }
 
 // blockRecord is what the simulator knows of a mined block.
@@ -92,7 +98,8 @@ type blockRecord struct {
 	height   int32
 	mined    time.Duration
 	size     int
-	arrivals []arrival // each node that accepted it, in order of time
+	txids    []chain.Hash // computed on first use (Sim.txids)
+	arrivals []arrival    // each node that accepted it, in order of time
 }
 
 // arrival is a block reaching a node, delay after it was mined.
@@ -110,6 +117,7 @@ type reorgRecord struct {
 type netStats struct {
 	messages, bytes, dropped int64
 	dupBlocks, dupTxs        int64
+	ihaves, iwants           int64
 	syncRequests             int64
 	invalidBlocks            int64
 }
@@ -159,6 +167,16 @@ func New(cfg Config) (*Sim, error) {
 			return nil, fmt.Errorf("sim: node %d: %w", i, err)
 		}
 		s.nodes = append(s.nodes, n)
+	}
+	if cfg.Gossip == GossipMesh {
+		s.mesh = newMeshParams()
+		meshRNG := rand.New(rand.NewPCG(cfg.Seed, 4))
+		meshes := buildMeshes(topo, s.mesh, meshRNG)
+		for i, n := range s.nodes {
+			n.g.mesh = meshes[i]
+			n.g.phase = time.Duration(meshRNG.Int64N(int64(s.mesh.heartbeat)))
+		}
+		s.gossipRNG = rand.New(rand.NewPCG(cfg.Seed, 5))
 	}
 	s.gen = newTxGen(s)
 	return s, nil
@@ -393,19 +411,7 @@ func (s *Sim) origin(from int, viaSync bool) chain.BlockOrigin {
 }
 
 func (s *Sim) relayBlock(n *simNode, b *chain.Block, h chain.Hash, from int) {
-	s.relay(n, from, b.SerializeSize(), func(to *simNode) { s.acceptBlock(to, b, h, n.id, false) })
-}
-
-// relay sends a message of size bytes from n to every peer but from, in
-// peer order; deliver runs at each on arrival.
-func (s *Sim) relay(n *simNode, from, size int, deliver func(to *simNode)) {
-	for _, p := range n.peers {
-		if p == from {
-			continue
-		}
-		to := s.nodes[p]
-		s.send(n.id, p, size, func() { deliver(to) })
-	}
+	s.gossip(n, from, gossipMsg{id: h, topic: topicBlocks, size: b.SerializeSize(), block: b})
 }
 
 // followChain applies n's chain events to its mempool with the node's own
@@ -494,6 +500,19 @@ func (s *Sim) storedBlock(server *simNode, h chain.Hash) (*chain.Block, error) {
 // announcement of the new tip if it moved, and another request if want is
 // still missing and the reply was not empty.
 func (s *Sim) receiveBlocks(n *simNode, from int, blocks []*chain.Block, want chain.Hash) {
+	var cost time.Duration
+	if !s.cfg.Validation.IsZero() {
+		for _, b := range blocks {
+			if h := b.BlockHash(); !n.chain.HaveBlock(h) {
+				cost += s.cfg.Validation.blockCost(n, b, b.SerializeSize(), s.txids(h))
+			}
+		}
+	}
+	s.validate(n, cost, func() { s.connectSynced(n, from, blocks, want) })
+}
+
+// connectSynced processes a sync reply once it is validated.
+func (s *Sim) connectSynced(n *simNode, from int, blocks []*chain.Block, want chain.Hash) {
 	delete(n.requested, want)
 	before := n.chain.BestSnapshot().Hash
 	for _, b := range blocks {
@@ -550,7 +569,7 @@ func (s *Sim) acceptTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) (mem
 }
 
 func (s *Sim) relayTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) {
-	s.relay(n, from, tx.SerializeSize(), func(to *simNode) { _, _ = s.acceptTx(to, tx, txid, n.id) })
+	s.gossip(n, from, gossipMsg{id: txid, topic: topicTxs, size: tx.SerializeSize(), tx: tx})
 }
 
 // sendMempool sends every transaction of n's pool to peer p in one

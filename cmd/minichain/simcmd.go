@@ -99,6 +99,8 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Latency, "latency", cfg.Latency, "one-way latency of every link")
 	fs.Var(floatFlag{&cfg.Bandwidth, sim.ParseBandwidth}, "bandwidth", "each node's upload bandwidth in bit/s, e.g. 20M, 800k (0: unlimited)")
 	fs.Float64Var(&cfg.TxRate, "tx-rate", cfg.TxRate, "transactions per simulated second (0: none)")
+	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "how messages spread: mesh (gossipsub's mesh, IHAVE/IWANT, with the p2p package's parameters) or flood (every peer)")
+	fs.Var(validationFlag{&cfg.Validation}, "validation", "CPU time of validation before a node relays: default (calibrated, see docs/SIMULATION.md), none, or block=200us,byte=5ns,input=3.3us,sig=184us")
 	fs.Var(&parts, "partition", "split the network at START and heal it at HEAL: START-HEAL[@FRACTION], e.g. 2h-3h or 30m-90m@0.3 (repeatable)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed and flags give the same report")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "after --duration, mine on for at most this long until every node agrees on the tip")
@@ -150,5 +152,24 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "wall clock: %v for %v simulated (%.0f× real time)\n", wall.Round(time.Millisecond),
 		time.Duration(report.EndSeconds*1e9).Round(time.Second), report.EndSeconds/wall.Seconds())
+	return nil
+}
+
+// validationFlag is --validation.
+type validationFlag struct{ v *sim.ValidationCost }
+
+func (f validationFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return f.v.String()
+}
+
+func (f validationFlag) Set(s string) error {
+	v, err := sim.ParseValidationCost(s)
+	if err != nil {
+		return err
+	}
+	*f.v = v
 	return nil
 }
