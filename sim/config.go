@@ -58,6 +58,10 @@ type Config struct {
 	// TxRate is how many transactions per simulated second the traffic
 	// generator sends, each to a random node, paying another node's user.
 	TxRate float64
+	// Network, if set, is a heterogeneous network (regions, latencies
+	// between them, uploads drawn per node) and replaces Latency and
+	// Bandwidth.
+	Network *NetworkModel
 	// Validation is the CPU time nodes spend validating, applied before
 	// they relay; zero costs nothing. The command defaults to
 	// DefaultValidationCost.
@@ -130,6 +134,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Gossip != GossipMesh && c.Gossip != GossipFlood:
 		return fmt.Errorf("%w: --gossip %q: want %s or %s", ErrConfig, c.Gossip, GossipMesh, GossipFlood)
+	case c.Network != nil && c.Network.check() != nil:
+		return c.Network.check()
 	case c.Validation.PerBlock < 0 || c.Validation.PerByte < 0 || c.Validation.PerInput < 0 || c.Validation.PerSig < 0:
 		return fmt.Errorf("%w: negative validation cost %v", ErrConfig, c.Validation)
 	case c.Nodes < 1 || c.Nodes > 100_000:

@@ -24,7 +24,7 @@ func (s *Sim) send(from, to int, size int, deliver func()) {
 	s.net.bytes += int64(size)
 	s.inflight++
 	arrive := func() {
-		s.at(s.now+s.cfg.Latency, func() {
+		s.at(s.now+s.links.delay(from, to), func() {
 			s.inflight--
 			if s.isCut(from, to) {
 				s.net.dropped++
@@ -33,12 +33,13 @@ func (s *Sim) send(from, to int, size int, deliver func()) {
 			deliver()
 		})
 	}
-	if s.cfg.Bandwidth <= 0 {
+	bw := s.links.upload(from)
+	if bw <= 0 {
 		arrive()
 		return
 	}
 	n := s.nodes[from]
-	n.up.advance(s.now, s.cfg.Bandwidth)
+	n.up.advance(s.now, bw)
 	n.up.active = append(n.up.active, &transfer{bits: float64(size) * 8, done: arrive})
 	s.scheduleUplink(n)
 }
@@ -81,13 +82,14 @@ func (s *Sim) scheduleUplink(n *simNode) {
 	for _, t := range u.active[1:] {
 		least = min(least, t.bits)
 	}
-	wait := time.Duration(math.Ceil(max(least, 0) * float64(len(u.active)) / s.cfg.Bandwidth * 1e9))
+	bw := s.links.upload(n.id)
+	wait := time.Duration(math.Ceil(max(least, 0) * float64(len(u.active)) / bw * 1e9))
 	v := u.version
 	s.at(s.now+wait, func() {
 		if v != u.version {
 			return // the set of transfers changed; a newer event stands
 		}
-		u.advance(s.now, s.cfg.Bandwidth)
+		u.advance(s.now, bw)
 		keep := u.active[:0]
 		var finished []*transfer
 		for _, t := range u.active {

@@ -35,19 +35,20 @@ type Report struct {
 
 // ReportConfig echoes the configuration the run used, defaults applied.
 type ReportConfig struct {
-	Nodes                int          `json:"nodes"`
-	DurationSeconds      float64      `json:"duration_seconds"`
-	BlockIntervalSeconds float64      `json:"block_interval_seconds"`
-	Peers                int          `json:"peers"`
-	LatencyMillis        float64      `json:"latency_ms"`
-	BandwidthBits        float64      `json:"bandwidth_bits_per_second"`
-	TxRate               float64      `json:"tx_rate"`
-	Shares               []float64    `json:"shares,omitempty"`
-	Partitions           []PartitionJ `json:"partitions,omitempty"`
-	Seed                 uint64       `json:"seed"`
-	SettleSeconds        float64      `json:"settle_seconds"`
-	Gossip               string       `json:"gossip"`
-	Validation           string       `json:"validation"`
+	Nodes                int           `json:"nodes"`
+	DurationSeconds      float64       `json:"duration_seconds"`
+	BlockIntervalSeconds float64       `json:"block_interval_seconds"`
+	Peers                int           `json:"peers"`
+	LatencyMillis        float64       `json:"latency_ms"`
+	BandwidthBits        float64       `json:"bandwidth_bits_per_second"`
+	TxRate               float64       `json:"tx_rate"`
+	Shares               []float64     `json:"shares,omitempty"`
+	Partitions           []PartitionJ  `json:"partitions,omitempty"`
+	Seed                 uint64        `json:"seed"`
+	SettleSeconds        float64       `json:"settle_seconds"`
+	Gossip               string        `json:"gossip"`
+	Validation           string        `json:"validation"`
+	Network              *NetworkModel `json:"network,omitempty"`
 }
 
 // PartitionJ is a Partition in the report.
@@ -189,7 +190,7 @@ func (s *Sim) reportConfig() ReportConfig {
 		Nodes: c.Nodes, DurationSeconds: seconds(c.Duration), BlockIntervalSeconds: seconds(c.BlockInterval),
 		Peers: c.Peers, LatencyMillis: millis(c.Latency), BandwidthBits: c.Bandwidth, TxRate: c.TxRate,
 		Shares: c.Shares, Seed: c.Seed, SettleSeconds: seconds(c.Settle), Gossip: c.Gossip,
-		Validation: c.Validation.String(),
+		Validation: c.Validation.String(), Network: c.Network,
 	}
 	for _, p := range c.Partitions {
 		rc.Partitions = append(rc.Partitions, PartitionJ{seconds(p.Start), seconds(p.Heal), p.Fraction})
@@ -418,6 +419,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		c.Nodes, peersText(c.Peers), c.Gossip, fmtSeconds(c.BlockIntervalSeconds), fmtMillis(c.LatencyMillis), fmtBandwidth(c.BandwidthBits), c.TxRate, c.Seed)
 	for _, pt := range c.Partitions {
 		p("partition\t%.0f%% / %.0f%% from %s to %s", pt.Fraction*100, (1-pt.Fraction)*100, fmtSeconds(pt.StartSeconds), fmtSeconds(pt.HealSeconds))
+	}
+	if c.Network != nil {
+		p("links\t%d regions from the network file (latency and bandwidth above unused)", len(c.Network.Regions))
 	}
 	p("validation\t%s", c.Validation)
 	p("simulated\t%s (%s of it settling)", fmtSeconds(r.EndSeconds), fmtSeconds(max(0, r.EndSeconds-c.DurationSeconds)))

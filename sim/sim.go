@@ -70,6 +70,7 @@ type Sim struct {
 
 	mesh      meshParams
 	gossipRNG *rand.Rand
+	links     *links // latencies and uploads
 }
 
 // simNode is one node: a real chain and mempool, plus what the model keeps
@@ -160,6 +161,7 @@ func New(cfg Config) (*Sim, error) {
 	for _, p := range cfg.Partitions {
 		s.sides = append(s.sides, splitSides(cfg.Nodes, p.Fraction, netRNG))
 	}
+	s.links = newLinks(cfg, rand.New(rand.NewPCG(cfg.Seed, 6)))
 	for i := 0; i < cfg.Nodes; i++ {
 		n, err := s.newNode(i, topo[i])
 		if err != nil {

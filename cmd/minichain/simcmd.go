@@ -104,6 +104,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&parts, "partition", "split the network at START and heal it at HEAL: START-HEAL[@FRACTION], e.g. 2h-3h or 30m-90m@0.3 (repeatable)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed and flags give the same report")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "after --duration, mine on for at most this long until every node agrees on the tip")
+	network := fs.String("network", "", "JSON file of a heterogeneous network: regions, latency matrix, per-node bandwidth distribution (replaces --latency and --bandwidth; see docs/SIMULATION.md)")
 	out := fs.String("out", "", "directory to write report.json, propagation.svg and stale.svg into")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
@@ -114,6 +115,13 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	cfg.Partitions = parts
+	if *network != "" {
+		m, err := sim.LoadNetworkModel(*network)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		cfg.Network = m
+	}
 	if cfg.Settle == 0 {
 		cfg.Settle = -1 // the flag's 0 means no settling
 	}

@@ -16,7 +16,7 @@
 //     apply the same block to the same state reach one shared version
 //     instead of N copies. N nodes on one chain cost about one chain.
 //   - Values of 64 bytes and more (serialized blocks, undo data) are
-//     interned by content in the Pool, so two versions that stored the same
+//     interned by content (a 128-bit hash) in the Pool, so two versions that stored the same
 //     block by different paths hold its bytes once.
 //
 // Nothing about validation is shared: every node's chain.Chain still reads
