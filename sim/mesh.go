@@ -324,14 +324,15 @@ func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 				want = append(want, id)
 			}
 		}
-		if len(want) == 0 || s.isCut(n.id, p) {
+		s.net.ihaves++
+		if len(want) > 0 {
+			s.send(n.id, p, size, func() { s.receiveIHave(peer, n, ids, topic) })
+		} else if s.isCut(n.id, p) {
+			s.net.dropped++
+		} else {
 			s.net.messages++
 			s.net.bytes += int64(size + msgOverhead)
-			s.net.ihaves++
-			continue
 		}
-		s.net.ihaves++
-		s.send(n.id, p, size, func() { s.receiveIHave(peer, n, ids, topic) })
 	}
 }
 
