@@ -113,10 +113,10 @@ race:
 # sim runs the simulator's long tests (the stale-rate physics, determinism,
 # a partitioned 20-node network), which skip under -race: the race detector
 # slows its one-goroutine event loop twenty-fold. The cross-check against
-# libp2p in testing/synctest runs here too: under -race Go's runtime crashes
+# libp2p in testing/synctest (flood and mesh) runs here too: under -race Go's runtime crashes
 # in it now and then.
 sim:
-	$(GO) test -count=1 -timeout 10m ./sim
+	$(GO) test -count=1 -timeout 15m ./sim
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

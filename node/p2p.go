@@ -9,11 +9,13 @@ import (
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
+	"github.com/minichain/minichain/node/relay"
 	"github.com/minichain/minichain/p2p"
 )
 
 // p2pHandler is how the network hands the node what peers send: the node
-// validates, p2p acts on the verdict.
+// validates, package relay turns the result into a verdict (the simulator
+// calls the same rules), p2p acts on the verdict.
 type p2pHandler struct{ n *Node }
 
 var _ p2p.Handler = p2pHandler{}
@@ -25,21 +27,7 @@ func (h p2pHandler) HandleBlock(ctx context.Context, from peer.ID, b *chain.Bloc
 		return p2p.BlockOutcome{Verdict: p2p.Ignore}
 	}
 	res, err := h.n.SubmitBlockFrom(b, chain.BlockOrigin{Peer: from.String(), Requested: p2p.Requested(ctx)})
-	out := p2p.BlockOutcome{Verdict: blockVerdict(err)}
-	switch {
-	case err == nil && res.Orphan:
-		missing := res.MissingAncestor
-		out.Verdict, out.Missing = p2p.Ignore, &missing
-	case err == nil && !res.Stored:
-		// Valid, but on a branch that cannot become the best chain: not
-		// kept, and not relayed.
-		out.Verdict = p2p.Ignore
-	}
-	if errors.Is(err, chain.ErrBadMerkleRoot) || errors.Is(err, chain.ErrMerkleMutation) {
-		// The header may be genuine and the body damaged in transit or
-		// by the sender: the real block is fetched from others.
-		out.Refetch = true
-	}
+	out := relay.Block(res, err)
 	if out.Verdict == p2p.Reject {
 		h.n.log.Info("invalid block from peer", "peer", from.String(), "hash", b.BlockHash(), "err", err)
 	}
@@ -49,10 +37,7 @@ func (h p2pHandler) HandleBlock(ctx context.Context, from peer.ID, b *chain.Bloc
 // HandleTx processes a transaction from a peer.
 func (h p2pHandler) HandleTx(ctx context.Context, from peer.ID, tx *chain.Tx) p2p.Verdict {
 	res, err := h.n.SubmitTx(ctx, tx, false)
-	if err == nil && len(res.Accepted) == 0 {
-		return p2p.Ignore // an orphan: not checkable yet
-	}
-	return txVerdict(err)
+	return relay.Tx(res, err)
 }
 
 // PendingTxs serves a peer's mempool request.

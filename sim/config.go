@@ -26,7 +26,7 @@ type Partition struct {
 }
 
 // Config is one simulation: the network, the mining, the traffic and the
-// schedule. A zero Nodes, Duration, BlockInterval or Settle takes its value
+// schedule. A zero Nodes, Duration, BlockInterval, Settle or Gossip takes its value
 // from Defaults; every other zero means what it says (no latency, unlimited
 // bandwidth, every node connected to every other, no traffic, seed 0). The
 // command's flags start from Defaults.
@@ -58,6 +58,18 @@ type Config struct {
 	// TxRate is how many transactions per simulated second the traffic
 	// generator sends, each to a random node, paying another node's user.
 	TxRate float64
+	// Network, if set, is a heterogeneous network (regions, latencies
+	// between them, uploads drawn per node) and replaces Latency and
+	// Bandwidth.
+	Network *NetworkModel
+	// Validation is the CPU time nodes spend validating, applied before
+	// they relay; zero costs nothing. The command defaults to
+	// DefaultValidationCost.
+	Validation ValidationCost
+	// Gossip is how blocks and transactions spread: GossipMesh
+	// (gossipsub's mesh with lazy IHAVE/IWANT, the default) or
+	// GossipFlood (every peer).
+	Gossip string
 	// Partitions is the partition schedule.
 	Partitions []Partition
 	// Seed makes the run: the same seed and config give the same report.
@@ -83,6 +95,8 @@ var Defaults = Config{
 	TxRate:        0.1,
 	Seed:          1,
 	Settle:        24 * time.Hour,
+	Gossip:        GossipMesh,
+	Validation:    DefaultValidationCost,
 }
 
 // withDefaults returns c with defaults applied.
@@ -103,6 +117,9 @@ func (c Config) withDefaults() Config {
 	if c.Settle < 0 {
 		c.Settle = 0
 	}
+	if c.Gossip == "" {
+		c.Gossip = d.Gossip
+	}
 	for i := range c.Partitions {
 		if c.Partitions[i].Fraction == 0 {
 			c.Partitions[i].Fraction = 0.5
@@ -115,6 +132,12 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
+	case c.Gossip != GossipMesh && c.Gossip != GossipFlood:
+		return fmt.Errorf("%w: --gossip %q: want %s or %s", ErrConfig, c.Gossip, GossipMesh, GossipFlood)
+	case c.Network != nil && c.Network.check() != nil:
+		return c.Network.check()
+	case c.Validation.PerBlock < 0 || c.Validation.PerByte < 0 || c.Validation.PerInput < 0 || c.Validation.PerSig < 0:
+		return fmt.Errorf("%w: negative validation cost %v", ErrConfig, c.Validation)
 	case c.Nodes < 1 || c.Nodes > 100_000:
 		return fmt.Errorf("%w: --nodes %d: want 1 to 100000", ErrConfig, c.Nodes)
 	case c.Duration < 0:

@@ -35,17 +35,20 @@ type Report struct {
 
 // ReportConfig echoes the configuration the run used, defaults applied.
 type ReportConfig struct {
-	Nodes                int          `json:"nodes"`
-	DurationSeconds      float64      `json:"duration_seconds"`
-	BlockIntervalSeconds float64      `json:"block_interval_seconds"`
-	Peers                int          `json:"peers"`
-	LatencyMillis        float64      `json:"latency_ms"`
-	BandwidthBits        float64      `json:"bandwidth_bits_per_second"`
-	TxRate               float64      `json:"tx_rate"`
-	Shares               []float64    `json:"shares,omitempty"`
-	Partitions           []PartitionJ `json:"partitions,omitempty"`
-	Seed                 uint64       `json:"seed"`
-	SettleSeconds        float64      `json:"settle_seconds"`
+	Nodes                int           `json:"nodes"`
+	DurationSeconds      float64       `json:"duration_seconds"`
+	BlockIntervalSeconds float64       `json:"block_interval_seconds"`
+	Peers                int           `json:"peers"`
+	LatencyMillis        float64       `json:"latency_ms"`
+	BandwidthBits        float64       `json:"bandwidth_bits_per_second"`
+	TxRate               float64       `json:"tx_rate"`
+	Shares               []float64     `json:"shares,omitempty"`
+	Partitions           []PartitionJ  `json:"partitions,omitempty"`
+	Seed                 uint64        `json:"seed"`
+	SettleSeconds        float64       `json:"settle_seconds"`
+	Gossip               string        `json:"gossip"`
+	Validation           string        `json:"validation"`
+	Network              *NetworkModel `json:"network,omitempty"`
 }
 
 // PartitionJ is a Partition in the report.
@@ -120,6 +123,9 @@ type NetworkStats struct {
 	DuplicateTxs    int64 `json:"duplicate_txs"`
 	SyncRequests    int64 `json:"sync_requests"`
 	InvalidBlocks   int64 `json:"invalid_blocks"`
+	// IHaves and IWants count gossipsub's lazy gossip (mesh mode).
+	IHaves int64 `json:"ihaves"`
+	IWants int64 `json:"iwants"`
 }
 
 // FinalState is where the nodes ended.
@@ -159,17 +165,43 @@ func millis(d time.Duration) float64  { return float64(d) / float64(time.Millise
 // report computes the Report from the run's records and the nodes' final
 // state. The final main chain is node 0's.
 func (s *Sim) report() *Report {
-	c := s.cfg
-	r := &Report{EndSeconds: seconds(s.now)}
-	r.Config = ReportConfig{
-		Nodes: c.Nodes, DurationSeconds: seconds(c.Duration), BlockIntervalSeconds: seconds(c.BlockInterval),
-		Peers: c.Peers, LatencyMillis: millis(c.Latency), BandwidthBits: c.Bandwidth, TxRate: c.TxRate,
-		Shares: c.Shares, Seed: c.Seed, SettleSeconds: seconds(c.Settle),
-	}
-	for _, p := range c.Partitions {
-		r.Config.Partitions = append(r.Config.Partitions, PartitionJ{seconds(p.Start), seconds(p.Heal), p.Fraction})
+	r := &Report{EndSeconds: seconds(s.now), Config: s.reportConfig()}
+	onMain, confirmedAt, best := s.mainChain()
+	s.reportBlocks(r, onMain)
+	s.reportReorgs(r)
+	s.reportPropagation(r)
+	s.reportTxs(r, confirmedAt)
+	r.Network = NetworkStats{
+		Messages: s.net.messages, Bytes: s.net.bytes, Dropped: s.net.dropped,
+		DuplicateBlocks: s.net.dupBlocks, DuplicateTxs: s.net.dupTxs,
+		SyncRequests: s.net.syncRequests, InvalidBlocks: s.net.invalidBlocks,
+		IHaves: s.net.ihaves, IWants: s.net.iwants,
 	}
 
+	r.Final = s.finalState(best)
+	s.reportStaleOver(r, onMain)
+	return r
+}
+
+// reportConfig echoes the configuration, defaults applied.
+func (s *Sim) reportConfig() ReportConfig {
+	c := s.cfg
+	rc := ReportConfig{
+		Nodes: c.Nodes, DurationSeconds: seconds(c.Duration), BlockIntervalSeconds: seconds(c.BlockInterval),
+		Peers: c.Peers, LatencyMillis: millis(c.Latency), BandwidthBits: c.Bandwidth, TxRate: c.TxRate,
+		Shares: c.Shares, Seed: c.Seed, SettleSeconds: seconds(c.Settle), Gossip: c.Gossip,
+		Validation: c.Validation.String(), Network: c.Network,
+	}
+	for _, p := range c.Partitions {
+		rc.Partitions = append(rc.Partitions, PartitionJ{seconds(p.Start), seconds(p.Heal), p.Fraction})
+	}
+
+	return rc
+}
+
+// mainChain returns the final main chain, from node 0: which blocks are on
+// it, when each confirmed transaction was mined, and the tip.
+func (s *Sim) mainChain() (map[chain.Hash]bool, map[chain.Hash]time.Duration, *chain.BestState) {
 	// The final main chain, from node 0.
 	ref := s.nodes[0].chain
 	best := ref.BestSnapshot()
@@ -188,7 +220,12 @@ func (s *Sim) report() *Report {
 		}
 	}
 
-	// Blocks and miners.
+	return onMain, confirmedAt, best
+}
+
+// reportBlocks counts the blocks mined, by miner, and the stale ones.
+func (s *Sim) reportBlocks(r *Report, onMain map[chain.Hash]bool) {
+	c := s.cfg
 	miners := make([]MinerStats, c.Nodes)
 	for i := range miners {
 		miners[i] = MinerStats{Node: i, Share: s.shares[i]}
@@ -220,9 +257,12 @@ func (s *Sim) report() *Report {
 		}
 	}
 
-	// Reorganisations.
+}
+
+// reportReorgs summarises the reorganisations the nodes went through.
+func (s *Sim) reportReorgs(r *Report) {
 	r.Reorgs.ByDepth = make(map[int]int)
-	seen := make([]bool, c.Nodes)
+	seen := make([]bool, s.cfg.Nodes)
 	depthSum := 0
 	for _, e := range s.reorgs {
 		r.Reorgs.Count++
@@ -238,7 +278,11 @@ func (s *Sim) report() *Report {
 		r.Reorgs.MeanDepth = float64(depthSum) / float64(r.Reorgs.Count)
 	}
 
-	// Propagation.
+}
+
+// reportPropagation computes how fast blocks reached the network.
+func (s *Sim) reportPropagation(r *Report) {
+	c := s.cfg
 	var to50, to90, to100, all []float64
 	need := func(frac float64) int { return int(math.Ceil(frac*float64(c.Nodes))) - 1 }
 	for _, b := range s.blockLog {
@@ -262,7 +306,11 @@ func (s *Sim) report() *Report {
 	r.Propagation.To50, r.Propagation.To90, r.Propagation.To100 = quantiles(to50), quantiles(to90), quantiles(to100)
 	r.CDF = cdf(all, 200)
 
-	// Transactions.
+}
+
+// reportTxs counts the generated transactions and their confirmation
+// latency.
+func (s *Sim) reportTxs(r *Report, confirmedAt map[chain.Hash]time.Duration) {
 	g := s.gen
 	r.Txs = TxStats{Sent: g.sent, Accepted: g.accepted, Orphaned: g.orphaned, Rejected: g.rejected, Skipped: g.skipped}
 	var lat []float64
@@ -276,13 +324,10 @@ func (s *Sim) report() *Report {
 	}
 	r.Txs.Latency = quantiles(lat)
 
-	r.Network = NetworkStats{
-		Messages: s.net.messages, Bytes: s.net.bytes, Dropped: s.net.dropped,
-		DuplicateBlocks: s.net.dupBlocks, DuplicateTxs: s.net.dupTxs,
-		SyncRequests: s.net.syncRequests, InvalidBlocks: s.net.invalidBlocks,
-	}
+}
 
-	// Final tips, counted without iterating a map.
+// finalState counts the nodes' final tips, without iterating a map.
+func (s *Sim) finalState(best *chain.BestState) FinalState {
 	var tips []chain.Hash
 	for _, n := range s.nodes {
 		h := n.chain.BestSnapshot().Hash
@@ -290,9 +335,13 @@ func (s *Sim) report() *Report {
 			tips = append(tips, h)
 		}
 	}
-	r.Final = FinalState{OneTip: len(tips) == 1, Tips: len(tips), Height: best.Height, Tip: best.Hash.String()}
+	return FinalState{OneTip: len(tips) == 1, Tips: len(tips), Height: best.Height, Tip: best.Hash.String()}
 
-	// Stale rate over time: 24 windows over the run.
+}
+
+// reportStaleOver computes the stale rate over time: 24 windows over the run.
+func (s *Sim) reportStaleOver(r *Report, onMain map[chain.Hash]bool) {
+	c := s.cfg
 	const windows = 24
 	end := max(s.now, c.Duration)
 	step := end / windows
@@ -309,10 +358,8 @@ func (s *Sim) report() *Report {
 			r.StaleOver[i].Stale++
 		}
 	}
-	return r
 }
 
-// quantiles summarises xs (which it sorts).
 func quantiles(xs []float64) Quantiles {
 	q := Quantiles{N: len(xs)}
 	if len(xs) == 0 {
@@ -368,11 +415,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	c := r.Config
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
-	p("network\t%d nodes, %s, block every %s, latency %s, bandwidth %s, tx rate %g/s, seed %d",
-		c.Nodes, peersText(c.Peers), fmtSeconds(c.BlockIntervalSeconds), fmtMillis(c.LatencyMillis), fmtBandwidth(c.BandwidthBits), c.TxRate, c.Seed)
+	p("network\t%d nodes, %s, %s gossip, block every %s, latency %s, bandwidth %s, tx rate %g/s, seed %d",
+		c.Nodes, peersText(c.Peers), c.Gossip, fmtSeconds(c.BlockIntervalSeconds), fmtMillis(c.LatencyMillis), fmtBandwidth(c.BandwidthBits), c.TxRate, c.Seed)
 	for _, pt := range c.Partitions {
 		p("partition\t%.0f%% / %.0f%% from %s to %s", pt.Fraction*100, (1-pt.Fraction)*100, fmtSeconds(pt.StartSeconds), fmtSeconds(pt.HealSeconds))
 	}
+	if c.Network != nil {
+		p("links\t%d regions from the network file (latency and bandwidth above unused)", len(c.Network.Regions))
+	}
+	p("validation\t%s", c.Validation)
 	p("simulated\t%s (%s of it settling)", fmtSeconds(r.EndSeconds), fmtSeconds(max(0, r.EndSeconds-c.DurationSeconds)))
 	b := r.Blocks
 	p("blocks\t%d mined, %d on the main chain, %d stale (stale rate %.2f%%), mean interval %s, mean size %.0f B",
@@ -389,8 +440,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 		t.Sent, t.Accepted, t.Orphaned, sumInts(t.Rejected), rejectsText(t.Rejected), t.Skipped)
 	p("  confirmed\t%d (%d not), latency median / p90 / max: %s", t.Confirmed, t.Unconfirmed, quantText(t.Latency, func(v float64) string { return fmtSeconds(v) }))
 	n := r.Network
-	p("network\t%d messages, %s, %d dropped by partitions, %d sync requests, %d invalid blocks",
-		n.Messages, fmtBytes(n.Bytes), n.Dropped, n.SyncRequests, n.InvalidBlocks)
+	p("network\t%d messages (%d IHAVE, %d IWANT), %s, %d dropped by partitions, %d sync requests, %d invalid blocks",
+		n.Messages, n.IHaves, n.IWants, fmtBytes(n.Bytes), n.Dropped, n.SyncRequests, n.InvalidBlocks)
 	one := "yes"
 	if !r.Final.OneTip {
 		one = fmt.Sprintf("NO: %d distinct tips", r.Final.Tips)

@@ -2,20 +2,21 @@ package sim
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"slices"
+	"strconv"
 	"time"
 
 	"github.com/minichain/minichain/chain"
 	"github.com/minichain/minichain/chain/mempool"
-	"github.com/minichain/minichain/chain/store"
 	"github.com/minichain/minichain/miner"
+	"github.com/minichain/minichain/node/relay"
+	"github.com/minichain/minichain/p2p"
+	"github.com/minichain/minichain/sim/sharedstore"
 )
 
 // Protocol constants of the model, after package p2p.
@@ -45,6 +46,7 @@ type Sim struct {
 	shares []float64
 	cum    []float64 // cumulative shares, for drawing the next miner
 	sigs   *chain.SigCache
+	stores *sharedstore.Pool // every node's chain store, sharing structure
 
 	now      time.Duration
 	seq      uint64
@@ -65,21 +67,28 @@ type Sim struct {
 	reorgs   []reorgRecord
 	gen      *txGen
 	net      netStats
+
+	mesh      meshParams
+	gossipRNG *rand.Rand
+	links     *links // latencies and uploads
 }
 
 // simNode is one node: a real chain and mempool, plus what the model keeps
 // of its network state.
 type simNode struct {
-	id        int
-	chain     *chain.Chain
-	pool      *mempool.Mempool
-	sub       *chain.Subscription
-	peers     []int
-	payTo     []byte
-	up        uplink                       // what the node is sending
-	orphans   []chain.Hash                 // blocks waiting in the chain's orphan pool
-	requested map[chain.Hash]time.Duration // sync requests in flight, by wanted block
-	follow    *mempool.Follower            // the node's chain -> mempool rule
+	id         int
+	chain      *chain.Chain
+	pool       *mempool.Mempool
+	sub        *chain.Subscription
+	peers      []int
+	payTo      []byte
+	up         uplink                       // what the node is sending
+	orphans    []chain.Hash                 // blocks waiting in the chain's orphan pool
+	requested  map[chain.Hash]time.Duration // sync requests in flight, by wanted block
+	follow     *mempool.Follower            // the node's chain -> mempool rule
+	g          gossipNode                   // gossipsub state (mesh mode)
+	busyUntil  time.Duration                // the node's CPU is validating until then
+	validating map[chain.Hash]bool          // blocks being validated
 }
 
 // blockRecord is what the simulator knows of a mined block.
@@ -90,7 +99,8 @@ type blockRecord struct {
 	height   int32
 	mined    time.Duration
 	size     int
-	arrivals []arrival // each node that accepted it, in order of time
+	txids    []chain.Hash // computed on first use (Sim.txids)
+	arrivals []arrival    // each node that accepted it, in order of time
 }
 
 // arrival is a block reaching a node, delay after it was mined.
@@ -108,6 +118,7 @@ type reorgRecord struct {
 type netStats struct {
 	messages, bytes, dropped int64
 	dupBlocks, dupTxs        int64
+	ihaves, iwants           int64
 	syncRequests             int64
 	invalidBlocks            int64
 }
@@ -126,6 +137,7 @@ func New(cfg Config) (*Sim, error) {
 	expected := cfg.TxRate*cfg.Duration.Seconds()*1.2 + 10_000
 	s := &Sim{
 		sigs:    chain.NewSigCache(int(min(expected, 4_000_000))),
+		stores:  sharedstore.NewPool(),
 		cfg:     cfg,
 		params:  chain.RegtestParams,
 		shares:  cfg.shares(),
@@ -149,6 +161,7 @@ func New(cfg Config) (*Sim, error) {
 	for _, p := range cfg.Partitions {
 		s.sides = append(s.sides, splitSides(cfg.Nodes, p.Fraction, netRNG))
 	}
+	s.links = newLinks(cfg, rand.New(rand.NewPCG(cfg.Seed, 6)))
 	for i := 0; i < cfg.Nodes; i++ {
 		n, err := s.newNode(i, topo[i])
 		if err != nil {
@@ -157,12 +170,22 @@ func New(cfg Config) (*Sim, error) {
 		}
 		s.nodes = append(s.nodes, n)
 	}
+	if cfg.Gossip == GossipMesh {
+		s.mesh = newMeshParams()
+		meshRNG := rand.New(rand.NewPCG(cfg.Seed, 4))
+		meshes := buildMeshes(topo, s.mesh, meshRNG)
+		for i, n := range s.nodes {
+			n.g.mesh = meshes[i]
+			n.g.phase = time.Duration(meshRNG.Int64N(int64(s.mesh.heartbeat)))
+		}
+		s.gossipRNG = rand.New(rand.NewPCG(cfg.Seed, 5))
+	}
 	s.gen = newTxGen(s)
 	return s, nil
 }
 
 func (s *Sim) newNode(id int, peers []int) (*simNode, error) {
-	c, err := chain.New(chain.Config{Params: s.params, DB: store.NewMemory(), ScriptWorkers: 1, SigCache: s.sigs})
+	c, err := chain.New(chain.Config{Params: s.params, DB: s.stores.New(), ScriptWorkers: 1, SigCache: s.sigs})
 	if err != nil {
 		return nil, err
 	}
@@ -326,125 +349,6 @@ func (s *Sim) mineBlock() {
 	}
 }
 
-// ---- the network ----
-
-// isCut reports whether the active partition separates a and b.
-func (s *Sim) isCut(a, b int) bool { return s.cutNow != nil && s.cutNow[a] != s.cutNow[b] }
-
-// send puts a message of size bytes on the link from -> to. The sender's
-// upload bandwidth is shared equally by everything it is sending at the
-// moment (as fair queueing and congestion control share a real uplink),
-// so a block relayed to six peers reaches all six after six times its
-// transmission time. The message then takes Latency to arrive; deliver runs
-// on arrival unless a partition cut the link meanwhile.
-func (s *Sim) send(from, to int, size int, deliver func()) {
-	if s.isCut(from, to) {
-		s.net.dropped++
-		return
-	}
-	size += msgOverhead
-	s.net.messages++
-	s.net.bytes += int64(size)
-	s.inflight++
-	arrive := func() {
-		s.at(s.now+s.cfg.Latency, func() {
-			s.inflight--
-			if s.isCut(from, to) {
-				s.net.dropped++
-				return
-			}
-			deliver()
-		})
-	}
-	if s.cfg.Bandwidth <= 0 {
-		arrive()
-		return
-	}
-	n := s.nodes[from]
-	n.up.advance(s.now, s.cfg.Bandwidth)
-	n.up.active = append(n.up.active, &transfer{bits: float64(size) * 8, done: arrive})
-	s.scheduleUplink(n)
-}
-
-// uplink is a node's upload link shared by its transfers in progress.
-type uplink struct {
-	active  []*transfer
-	last    time.Duration // when the transfers' remaining bits were last updated
-	version uint64        // invalidates completion events scheduled before a change
-}
-
-// transfer is a message being sent.
-type transfer struct {
-	bits float64 // still to send
-	done func()  // called when the last bit has left
-}
-
-// advance brings the remaining bits up to now: each active transfer got an
-// equal share of the bandwidth since the last update.
-func (u *uplink) advance(now time.Duration, bandwidth float64) {
-	if n := len(u.active); n > 0 && now > u.last {
-		sent := (now - u.last).Seconds() * bandwidth / float64(n)
-		for _, t := range u.active {
-			t.bits -= sent
-		}
-	}
-	u.last = now
-}
-
-// scheduleUplink schedules the next completion on n's uplink: the transfer
-// with the fewest bits left, finishing after n times its bits at the full
-// rate, n the number sharing the link.
-func (s *Sim) scheduleUplink(n *simNode) {
-	u := &n.up
-	u.version++
-	if len(u.active) == 0 {
-		return
-	}
-	least := u.active[0].bits
-	for _, t := range u.active[1:] {
-		least = min(least, t.bits)
-	}
-	wait := time.Duration(math.Ceil(max(least, 0) * float64(len(u.active)) / s.cfg.Bandwidth * 1e9))
-	v := u.version
-	s.at(s.now+wait, func() {
-		if v != u.version {
-			return // the set of transfers changed; a newer event stands
-		}
-		u.advance(s.now, s.cfg.Bandwidth)
-		keep := u.active[:0]
-		var finished []*transfer
-		for _, t := range u.active {
-			if t.bits <= 1e-3 {
-				finished = append(finished, t)
-			} else {
-				keep = append(keep, t)
-			}
-		}
-		for i := len(keep); i < len(u.active); i++ {
-			u.active[i] = nil
-		}
-		u.active = keep
-		for _, t := range finished {
-			t.done()
-		}
-		s.scheduleUplink(n)
-	})
-}
-
-// heal ends a partition: the nodes on every link it cut tell each other
-// their tips and send each other their mempools, as reconnecting peers do.
-func (s *Sim) heal(sides []uint8) {
-	s.cutNow = nil
-	for _, n := range s.nodes {
-		for _, p := range n.peers {
-			if sides[n.id] != sides[p] {
-				s.sendStatus(n, p)
-				s.sendMempool(n, p)
-			}
-		}
-	}
-}
-
 // ---- blocks ----
 
 // acceptBlock is node n receiving block b from peer from (-1: mined
@@ -456,17 +360,22 @@ func (s *Sim) acceptBlock(n *simNode, b *chain.Block, h chain.Hash, from int, vi
 		s.net.dupBlocks++
 		return
 	}
-	res, err := n.chain.ProcessBlock(b, s.clock())
+	res, err := n.chain.ProcessBlockFrom(b, s.clock(), s.origin(from, viaSync))
+	s.followChain(n)
+	// The node's own relay rules decide (package relay): relay what was
+	// stored, fetch an orphan's ancestors from the sender, drop the rest.
+	out := relay.Block(res, err)
 	if err != nil {
 		s.net.invalidBlocks++
-		return
 	}
-	s.followChain(n)
-	if res.Orphan {
+	if out.Missing != nil {
 		n.orphans = append(n.orphans, h)
 		if from >= 0 {
-			s.requestBlocks(n, from, res.MissingAncestor)
+			s.requestBlocks(n, from, *out.Missing)
 		}
+		return
+	}
+	if out.Verdict != p2p.Accept {
 		return
 	}
 	accepted := []*chain.Block{b}
@@ -494,20 +403,17 @@ func (s *Sim) acceptBlock(n *simNode, b *chain.Block, h chain.Hash, from int, vi
 	}
 }
 
-func (s *Sim) relayBlock(n *simNode, b *chain.Block, h chain.Hash, from int) {
-	s.relay(n, from, b.SerializeSize(), func(to *simNode) { s.acceptBlock(to, b, h, n.id, false) })
+// origin is how a node's chain sees a block from peer from: mined by the
+// node itself (from < 0) and sync replies are requested, gossip is not.
+func (s *Sim) origin(from int, viaSync bool) chain.BlockOrigin {
+	if from < 0 {
+		return chain.BlockOrigin{Requested: true}
+	}
+	return chain.BlockOrigin{Peer: strconv.Itoa(from), Requested: viaSync}
 }
 
-// relay sends a message of size bytes from n to every peer but from, in
-// peer order; deliver runs at each on arrival.
-func (s *Sim) relay(n *simNode, from, size int, deliver func(to *simNode)) {
-	for _, p := range n.peers {
-		if p == from {
-			continue
-		}
-		to := s.nodes[p]
-		s.send(n.id, p, size, func() { deliver(to) })
-	}
+func (s *Sim) relayBlock(n *simNode, b *chain.Block, h chain.Hash, from int) {
+	s.gossip(n, from, gossipMsg{id: h, topic: topicBlocks, size: b.SerializeSize(), block: b})
 }
 
 // followChain applies n's chain events to its mempool with the node's own
@@ -555,7 +461,7 @@ func (s *Sim) serveBlocks(server *simNode, to int, loc []chain.Hash, want chain.
 	}
 	var back []*chain.Block
 	for h := want; !known[h]; {
-		b, err := server.chain.BlockByHash(h)
+		b, err := s.storedBlock(server, h)
 		if err != nil {
 			break // not ours (an orphan still): nothing more to give
 		}
@@ -578,10 +484,37 @@ func (s *Sim) serveBlocks(server *simNode, to int, loc []chain.Hash, want chain.
 	s.send(server.id, to, size, func() { s.receiveBlocks(peer, server.id, blocks, want) })
 }
 
+// storedBlock returns block h if the server's chain holds it. Blocks are
+// immutable, so the simulation's one decoded copy is served rather than
+// one decoded from the server's store per request; only genesis, which no
+// node mined, is read from the store.
+func (s *Sim) storedBlock(server *simNode, h chain.Hash) (*chain.Block, error) {
+	if _, err := server.chain.BlockInfo(h); err != nil {
+		return nil, err
+	}
+	if rec := s.blocks[h]; rec != nil {
+		return rec.block, nil
+	}
+	return server.chain.BlockByHash(h)
+}
+
 // receiveBlocks takes a sync reply: every block in order, then an
 // announcement of the new tip if it moved, and another request if want is
 // still missing and the reply was not empty.
 func (s *Sim) receiveBlocks(n *simNode, from int, blocks []*chain.Block, want chain.Hash) {
+	var cost time.Duration
+	if !s.cfg.Validation.IsZero() {
+		for _, b := range blocks {
+			if h := b.BlockHash(); !n.chain.HaveBlock(h) {
+				cost += s.cfg.Validation.blockCost(n, b, b.SerializeSize(), s.txids(h))
+			}
+		}
+	}
+	s.validate(n, cost, func() { s.connectSynced(n, from, blocks, want) })
+}
+
+// connectSynced processes a sync reply once it is validated.
+func (s *Sim) connectSynced(n *simNode, from int, blocks []*chain.Block, want chain.Hash) {
 	delete(n.requested, want)
 	before := n.chain.BestSnapshot().Hash
 	for _, b := range blocks {
@@ -628,7 +561,7 @@ func (s *Sim) acceptTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) (mem
 		return mempool.AcceptResult{}, nil
 	}
 	res, err := n.pool.AcceptTx(tx)
-	if err != nil {
+	if relay.Tx(res, err) != p2p.Accept {
 		return res, err
 	}
 	for _, d := range res.Accepted {
@@ -638,7 +571,7 @@ func (s *Sim) acceptTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) (mem
 }
 
 func (s *Sim) relayTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) {
-	s.relay(n, from, tx.SerializeSize(), func(to *simNode) { _, _ = s.acceptTx(to, tx, txid, n.id) })
+	s.gossip(n, from, gossipMsg{id: txid, topic: topicTxs, size: tx.SerializeSize(), tx: tx})
 }
 
 // sendMempool sends every transaction of n's pool to peer p in one
@@ -658,73 +591,4 @@ func (s *Sim) sendMempool(n *simNode, p int) {
 			_, _ = s.acceptTx(peer, d.Tx, d.TxID, n.id)
 		}
 	})
-}
-
-// ---- topology ----
-
-// buildTopology connects n nodes: a random tree first, so the graph is
-// connected, then each node dials random peers until it has dialled k.
-// k == 0, or k >= n-1, connects every pair. Peer lists are sorted.
-func buildTopology(n, k int, r *rand.Rand) [][]int {
-	peers := make([][]int, n)
-	if k == 0 || k >= n-1 {
-		for i := range peers {
-			for j := 0; j < n; j++ {
-				if j != i {
-					peers[i] = append(peers[i], j)
-				}
-			}
-		}
-		return peers
-	}
-	linked := make([]map[int]bool, n)
-	for i := range linked {
-		linked[i] = make(map[int]bool)
-	}
-	dialled := make([]int, n)
-	link := func(a, b int) {
-		linked[a][b], linked[b][a] = true, true
-		peers[a] = append(peers[a], b)
-		peers[b] = append(peers[b], a)
-	}
-	for i := 1; i < n; i++ {
-		link(i, r.IntN(i))
-		dialled[i]++
-	}
-	for i := 0; i < n; i++ {
-		for tries := 0; dialled[i] < k && tries < 100*k; tries++ {
-			j := r.IntN(n)
-			if j != i && !linked[i][j] {
-				link(i, j)
-				dialled[i]++
-			}
-		}
-	}
-	for i := range peers {
-		slices.Sort(peers[i])
-	}
-	return peers
-}
-
-// splitSides puts round(fraction*n) nodes, chosen at random, on side 0 and
-// the rest on side 1, with at least one node on each side.
-func splitSides(n int, fraction float64, r *rand.Rand) []uint8 {
-	perm := r.Perm(n)
-	first := min(max(int(math.Round(fraction*float64(n))), 1), n-1)
-	sides := make([]uint8, n)
-	for i, node := range perm {
-		if i >= first {
-			sides[node] = 1
-		}
-	}
-	return sides
-}
-
-// userKeySeed derives the private key bytes of traffic user i for a seed.
-func userKeySeed(seed uint64, i int) [32]byte {
-	var b [24]byte
-	copy(b[:8], "simuser:")
-	binary.BigEndian.PutUint64(b[8:16], seed)
-	binary.BigEndian.PutUint64(b[16:], uint64(i))
-	return sha256.Sum256(b[:])
 }

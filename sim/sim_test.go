@@ -137,25 +137,33 @@ func TestSmall(t *testing.T) {
 }
 
 // TestDeterministic: the same seed and config give the same report and
-// plots, byte for byte; another seed gives another run.
+// plots, byte for byte, in either gossip mode; another seed gives another
+// run.
 func TestDeterministic(t *testing.T) {
-	cfg := Config{
-		Nodes: 12, Duration: 3 * time.Hour, BlockInterval: 5 * time.Minute, Peers: 3,
-		Latency: 200 * time.Millisecond, Bandwidth: 1e6, TxRate: 0.1, Seed: 42,
-		Partitions: []Partition{{Start: 30 * time.Minute, Heal: time.Hour, Fraction: 0.3}},
-	}
-	_, a := run(t, cfg)
-	_, b := run(t, cfg)
-	if !bytes.Equal(a.JSON(), b.JSON()) {
-		t.Fatalf("same seed, different reports:\n%s\n---\n%s", a.JSON(), b.JSON())
-	}
-	if !bytes.Equal(a.PropagationSVG(), b.PropagationSVG()) || !bytes.Equal(a.StaleSVG(), b.StaleSVG()) {
-		t.Fatal("same seed, different plots")
-	}
-	cfg.Seed = 43
-	_, c := run(t, cfg)
-	if bytes.Equal(a.JSON(), c.JSON()) {
-		t.Fatal("seeds 42 and 43 gave the same report")
+	for _, mode := range []string{GossipMesh, GossipFlood} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := Config{
+				Nodes: 24, Duration: 3 * time.Hour, BlockInterval: 5 * time.Minute, Peers: 8,
+				Latency: 200 * time.Millisecond, Bandwidth: 1e6, TxRate: 0.1, Seed: 42, Gossip: mode,
+				Partitions: []Partition{{Start: 30 * time.Minute, Heal: time.Hour, Fraction: 0.3}},
+			}
+			_, a := run(t, cfg)
+			_, b := run(t, cfg)
+			if !bytes.Equal(a.JSON(), b.JSON()) {
+				t.Fatalf("same seed, different reports:\n%s\n---\n%s", a.JSON(), b.JSON())
+			}
+			if !bytes.Equal(a.PropagationSVG(), b.PropagationSVG()) || !bytes.Equal(a.StaleSVG(), b.StaleSVG()) {
+				t.Fatal("same seed, different plots")
+			}
+			if (mode == GossipMesh) != (a.Network.IHaves > 0) {
+				t.Fatalf("%s mode sent %d IHAVEs", mode, a.Network.IHaves)
+			}
+			cfg.Seed = 43
+			_, c := run(t, cfg)
+			if bytes.Equal(a.JSON(), c.JSON()) {
+				t.Fatal("seeds 42 and 43 gave the same report")
+			}
+		})
 	}
 }
 

@@ -1,4 +1,4 @@
-package node
+package relay
 
 import (
 	"errors"
@@ -61,13 +61,13 @@ func declaredKinds(t *testing.T, dir string) []chain.ErrorKind {
 // (never Reject honest peers by default); this test makes the choice
 // explicit.
 func TestEveryErrorKindHasAVerdict(t *testing.T) {
-	kinds := append(declaredKinds(t, "../chain"), declaredKinds(t, "../chain/mempool")...)
+	kinds := append(declaredKinds(t, "../../chain"), declaredKinds(t, "../../chain/mempool")...)
 	if len(kinds) < 50 {
 		t.Fatalf("found only %d error kinds: is the parser looking in the right place?", len(kinds))
 	}
 	for _, k := range kinds {
 		if _, ok := faults[k]; !ok {
-			t.Errorf("error kind %s has no verdict in node/verdict.go", k)
+			t.Errorf("error kind %s has no verdict in node/relay/verdict.go", k)
 		}
 	}
 	if len(faults) != len(kinds) {
@@ -100,10 +100,10 @@ func TestVerdicts(t *testing.T) {
 		{errors.New("store: disk full"), p2p.Ignore, p2p.Ignore},
 	}
 	for _, tc := range tests {
-		if got := blockVerdict(tc.err); got != tc.block {
+		if got := BlockVerdict(tc.err); got != tc.block {
 			t.Errorf("block, %v: %v, want %v", tc.err, got, tc.block)
 		}
-		if got := txVerdict(tc.err); got != tc.tx {
+		if got := TxVerdict(tc.err); got != tc.tx {
 			t.Errorf("tx, %v: %v, want %v", tc.err, got, tc.tx)
 		}
 	}

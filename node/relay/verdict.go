@@ -1,4 +1,4 @@
-package node
+package relay
 
 import (
 	"errors"
@@ -121,16 +121,16 @@ func faultOf(err error) fault {
 	return noFault
 }
 
-// blockVerdict maps the error of processing a peer's block to a verdict.
-func blockVerdict(err error) p2p.Verdict {
+// BlockVerdict maps the error of processing a peer's block to a verdict.
+func BlockVerdict(err error) p2p.Verdict {
 	if err == nil {
 		return p2p.Accept
 	}
 	return faultOf(err).block
 }
 
-// txVerdict maps the error of a peer's transaction to a verdict.
-func txVerdict(err error) p2p.Verdict {
+// TxVerdict maps the error of a peer's transaction to a verdict.
+func TxVerdict(err error) p2p.Verdict {
 	if err == nil {
 		return p2p.Accept
 	}
