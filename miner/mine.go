@@ -12,6 +12,24 @@ import (
 	"github.com/minichain/minichain/chain"
 )
 
+// startTemplate makes info the template being mined, whose search cancel
+// stops, unless the miner is no longer wanted (errStopped) or, with
+// mayDrop, a Refresh came while the template was built (errBuildRaced).
+func (m *Miner) startTemplate(info *TemplateInfo, cancel context.CancelCauseFunc, mayDrop bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case !m.wanted(): // Stop, or a Generate cancelled, while the template was built
+		return errStopped
+	case m.dirty && mayDrop: // Refresh while the template was built: it may miss the change
+		return errBuildRaced
+	}
+	m.cancelCur = cancel
+	m.tmplInfo = info
+	m.templates++
+	return nil
+}
+
 // mine searches one template on the workers until a block is found, the
 // template is cancelled (Refresh, Stop, a new tip, ctx) or too old, then
 // waits for every worker to exit and submits the block found, if any and if
@@ -25,19 +43,9 @@ func (m *Miner) mine(ctx context.Context, tmpl *Template, tick *time.Ticker, may
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	info := tmpl.Info()
-	m.mu.Lock()
-	switch {
-	case !m.wanted(): // Stop, or a Generate cancelled, while the template was built
-		m.mu.Unlock()
-		return errStopped
-	case m.dirty && mayDrop: // Refresh while the template was built: it may miss the change
-		m.mu.Unlock()
-		return errBuildRaced
+	if err := m.startTemplate(&info, cancel, mayDrop); err != nil {
+		return err
 	}
-	m.cancelCur = cancel
-	m.tmplInfo = &info
-	m.templates++
-	m.mu.Unlock()
 	m.log.Debug("mining template", "height", info.Height, "prev", info.PrevBlock,
 		"txs", info.TxCount, "fees", info.Fees, "workers", m.workers)
 

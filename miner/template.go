@@ -92,41 +92,8 @@ func NewTemplate(params *chain.Params, src ChainSource, txs TxSource, payTo []by
 	if txs != nil {
 		descs = txs.Ordered()
 	}
-	view := chain.NewUtxoView(src)
-	txBytes := 0
-	for _, d := range descs {
-		if d == nil || d.Tx == nil || d.Tx.IsCoinbase() {
-			continue
-		}
-		tx := d.Tx
-		size := tx.SerializeSize()
-		blockSize := chain.HeaderSize + chain.CompactSizeLen(uint64(len(t.txs)+2)) + cbSize + txBytes + size
-		if blockSize > params.MaxBlockSize {
-			continue // a smaller one further down may still fit
-		}
-		if !chain.IsFinalTx(tx, height, best.MedianTime) {
-			continue
-		}
-		fee, _, err := chain.CheckTxInputs(tx, height, view, params)
-		if err != nil {
-			var re *chain.RuleError
-			if errors.As(err, &re) {
-				continue // spent, missing or immature since the pool took it
-			}
-			return nil, fmt.Errorf("miner: template at height %d: inputs of %s: %w", height, d.TxID, err)
-		}
-		if t.fees+fee > chain.MaxMoney {
-			continue
-		}
-		for i := range tx.TxIn {
-			if _, err := view.Spend(tx.TxIn[i].PrevOut); err != nil {
-				return nil, fmt.Errorf("miner: template at height %d: spend inputs of %s: %w", height, d.TxID, err)
-			}
-		}
-		view.AddTxOuts(tx, tx.TxHash(), height, false)
-		t.txs = append(t.txs, tx)
-		t.fees += fee
-		txBytes += size
+	if err := t.selectTxs(descs, chain.NewUtxoView(src), cbSize, best.MedianTime); err != nil {
+		return nil, err
 	}
 	t.reward = chain.CalcBlockSubsidy(height, params) + t.fees
 
@@ -142,6 +109,50 @@ func NewTemplate(params *chain.Params, src ChainSource, txs TxSource, payTo []by
 	}
 	t.branch = branch
 	return t, nil
+}
+
+// selectTxs adds to t, in the pool's order, every transaction of descs
+// that is final, whose inputs pass chain.CheckTxInputs against view (the
+// chain plus the transactions already chosen) and that keeps the block
+// within the size limit; cbSize is the coinbase's size.
+func (t *Template) selectTxs(descs []*mempool.TxDesc, view *chain.UtxoView, cbSize int, medianTime int64) error {
+	height := t.height
+	txBytes := 0
+	for _, d := range descs {
+		if d == nil || d.Tx == nil || d.Tx.IsCoinbase() {
+			continue
+		}
+		tx := d.Tx
+		size := tx.SerializeSize()
+		blockSize := chain.HeaderSize + chain.CompactSizeLen(uint64(len(t.txs)+2)) + cbSize + txBytes + size
+		if blockSize > t.params.MaxBlockSize {
+			continue // a smaller one further down may still fit
+		}
+		if !chain.IsFinalTx(tx, height, medianTime) {
+			continue
+		}
+		fee, _, err := chain.CheckTxInputs(tx, height, view, t.params)
+		if err != nil {
+			var re *chain.RuleError
+			if errors.As(err, &re) {
+				continue // spent, missing or immature since the pool took it
+			}
+			return fmt.Errorf("miner: template at height %d: inputs of %s: %w", height, d.TxID, err)
+		}
+		if t.fees+fee > chain.MaxMoney {
+			continue
+		}
+		for i := range tx.TxIn {
+			if _, err := view.Spend(tx.TxIn[i].PrevOut); err != nil {
+				return fmt.Errorf("miner: template at height %d: spend inputs of %s: %w", height, d.TxID, err)
+			}
+		}
+		view.AddTxOuts(tx, tx.TxHash(), height, false)
+		t.txs = append(t.txs, tx)
+		t.fees += fee
+		txBytes += size
+	}
+	return nil
 }
 
 // setTarget checks the template's bits and stores the target as 32

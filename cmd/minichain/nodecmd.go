@@ -121,19 +121,25 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	log.Info("API listening", "url", "http://"+n.APIAddr(), "token_file", node.TokenPath(dir))
+	return runUntilSignal(n, log)
+}
+
+// runUntilSignal runs the node until it stops by itself or SIGINT/SIGTERM
+// arrives, then gives it 10 s to stop.
+func runUntilSignal(n *node.Node, log *slog.Logger) error {
 	ctx, cancel := signalContext(context.Background())
 	defer cancel()
-	log.Info("API listening", "url", "http://"+n.APIAddr(), "token_file", node.TokenPath(dir))
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 	select {
-	case err = <-done:
+	case err := <-done:
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("stopping (SIGINT/SIGTERM)")
 	select {
-	case err = <-done:
+	case err := <-done:
 		return err
 	case <-time.After(10 * time.Second):
 		return errors.New("the node did not stop within 10 s")

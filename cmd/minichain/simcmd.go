@@ -89,6 +89,9 @@ func (f sharesFlag) Set(s string) error {
 	return nil
 }
 
+// runSim is `minichain sim`: it declares the simulator's flags, checks them and
+// runs one simulation. It is one function of 81 lines because most of it is
+// the list of flags, which reads best as one table.
 func runSim(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sim", stderr)
 	cfg := sim.Defaults
