@@ -75,25 +75,37 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// crashBlock: the coinbase-crash block. The victim and the honest nodes
-// must stay up, and must start again on their data.
-func crashBlock(ctx context.Context, r *runner, dir string, res *result) error {
+// gossiperOnAll starts a three-node network and a hostile gossiping peer
+// (127.1.0.1) connected to every node, and returns the victim's tip. The
+// caller closes the peer.
+func (r *runner) gossiperOnAll(ctx context.Context, dir string) (*network, hostile.Tip, *hostile.Peer, error) {
 	nw, err := r.startNetwork(ctx, dir, 3)
 	if err != nil {
-		return err
+		return nil, hostile.Tip{}, nil, err
 	}
 	tip, err := nw.victim.tip(ctx)
 	if err != nil {
-		return err
+		return nil, hostile.Tip{}, nil, err
 	}
 	x, err := newPeer("127.1.0.1", true, nil)
+	if err != nil {
+		return nil, hostile.Tip{}, nil, err
+	}
+	if err := connectTo(ctx, x, true, nw.all()...); err != nil {
+		x.Close()
+		return nil, hostile.Tip{}, nil, err
+	}
+	return nw, tip, x, nil
+}
+
+// crashBlock: the coinbase-crash block. The victim and the honest nodes
+// must stay up, and must start again on their data.
+func crashBlock(ctx context.Context, r *runner, dir string, res *result) error {
+	nw, tip, x, err := r.gossiperOnAll(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer x.Close()
-	if err := connectTo(ctx, x, true, nw.all()...); err != nil {
-		return err
-	}
 	b := hostile.CrashBlock(params, tip, "issue 11")
 	if err := x.PublishBlock(ctx, b.Serialize()); err != nil {
 		return err
@@ -437,22 +449,11 @@ func identityFlood(ctx context.Context, r *runner, dir string, res *result) erro
 // damagedCopy: a damaged copy published ahead of the real block.
 func damagedCopy(ctx context.Context, r *runner, dir string, res *result) error {
 	const wait = 20 * time.Second
-	nw, err := r.startNetwork(ctx, dir, 3)
-	if err != nil {
-		return err
-	}
-	tip, err := nw.victim.tip(ctx)
-	if err != nil {
-		return err
-	}
-	x, err := newPeer("127.1.0.1", true, nil)
+	nw, tip, x, err := r.gossiperOnAll(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer x.Close()
-	if err := connectTo(ctx, x, true, nw.all()...); err != nil {
-		return err
-	}
 	srv := hostile.NewChainServer(params, tip)
 	srv.SetAnnounce(false)
 	relay, err := newPeer("127.1.0.2", true, srv)
