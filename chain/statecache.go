@@ -164,10 +164,12 @@ func (sc *stateCache) flush(tip *blockNode) error {
 	for k := range sc.entries {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
 	journal := len(keys) > flushTxnMaxEntries || sc.size > flushTxnMaxBytes
 	var err error
 	if journal {
+		// Chunks in key order, so a replayed journal is the same one
+		// whatever the map's order was. One transaction needs no order.
+		sort.Strings(keys)
 		err = sc.flushJournal(keys)
 	} else {
 		err = sc.db.Update(func(t store.Txn) error { return sc.writeKeys(t, keys) })
