@@ -164,7 +164,7 @@ func (sc *stateCache) flush(tip *blockNode) error {
 	for k := range sc.entries {
 		keys = append(keys, k)
 	}
-	journal := len(keys) > flushTxnMaxEntries || sc.size > flushTxnMaxBytes
+	journal := (len(keys) > flushTxnMaxEntries || sc.size > flushTxnMaxBytes) && !store.Unbounded(sc.db)
 	var err error
 	if journal {
 		// Chunks in key order, so a replayed journal is the same one

@@ -214,3 +214,48 @@ func TestRecoverDropsUndecidedJournal(t *testing.T) {
 		t.Fatalf("after recovery: %v", got)
 	}
 }
+
+// unboundedDB is a store.Memory that says one Update may be of any size.
+type unboundedDB struct{ store.DB }
+
+func (unboundedDB) UnboundedUpdates() bool { return true }
+
+// TestUnboundedFlushSkipsJournal checks that a flush over the journal's
+// bounds goes to a DB with unbounded Updates in one Update, without a
+// journal, and writes every record.
+func TestUnboundedFlushSkipsJournal(t *testing.T) {
+	defer func(e int, b int64) { flushTxnMaxEntries, flushTxnMaxBytes = e, b }(flushTxnMaxEntries, flushTxnMaxBytes)
+	flushTxnMaxEntries, flushTxnMaxBytes = 6, 1<<20
+	mem := store.NewMemory()
+	db := unboundedDB{&writeLimitDB{DB: mem, n: 1}}
+	sc := newStateCache(db, 1<<20, nil)
+	err := sc.apply(func(tx store.Txn) error {
+		for i := 0; i < 30; i++ {
+			if err := tx.Set([]byte(fmt.Sprintf("u%02d", i)), []byte{byte(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// writeLimitDB allows one Update: a journal would need more.
+	if err := sc.flush(&blockNode{height: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if sc.last.Journal || sc.last.Records != 30 {
+		t.Fatalf("flush: %+v, want 30 records without a journal", sc.last)
+	}
+	err = mem.View(func(tx store.Txn) error {
+		for i := 0; i < 30; i++ {
+			if v, err := tx.Get([]byte(fmt.Sprintf("u%02d", i))); err != nil || len(v) != 1 || v[0] != byte(i) {
+				return fmt.Errorf("u%02d: %x %v", i, v, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -47,6 +47,22 @@ type UnsyncedUpdater interface {
 	UpdateUnsynced(fn func(Txn) error) error
 }
 
+// UnboundedUpdater is implemented by a DB whose one Update can hold any
+// number of writes atomically, as a store in memory can. The chain writes a
+// flush of any size to such a DB in one Update; to a DB without it (Badger,
+// whose transactions are bounded) it writes a big flush through a journal.
+type UnboundedUpdater interface {
+	// UnboundedUpdates reports whether one Update may be of any size.
+	UnboundedUpdates() bool
+}
+
+// Unbounded reports whether db's one Update may hold any number of writes
+// (see UnboundedUpdater).
+func Unbounded(db DB) bool {
+	u, ok := db.(UnboundedUpdater)
+	return ok && u.UnboundedUpdates()
+}
+
 // UpdateUnsynced runs fn like db.Update but without waiting for the disk
 // when db supports it (see UnsyncedUpdater); otherwise it is db.Update.
 func UpdateUnsynced(db DB, fn func(Txn) error) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +114,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "directory to write report.json, propagation.svg and stale.svg into")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -148,6 +150,13 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return usageError{err.Error()}
 	} else if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	ctx, stop := signalContext(context.Background())
 	defer stop()
@@ -192,4 +201,21 @@ func (f validationFlag) Set(s string) error {
 	}
 	*f.v = v
 	return nil
+}
+
+// startCPUProfile starts writing a CPU profile to path; the returned function
+// stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

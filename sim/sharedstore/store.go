@@ -82,6 +82,21 @@ var _ store.DB = (*Store)(nil)
 // New returns an empty store in the pool.
 func (p *Pool) New() *Store { return &Store{pool: p, cur: empty} }
 
+// Fork returns a new store in s's pool whose content is s's current
+// content. The two share it and go their own ways from there: a simulation
+// prepares one node's chain and starts the others from it at no cost per
+// node.
+func (s *Store) Fork() *Store {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return &Store{pool: s.pool, cur: s.cur}
+}
+
+// UnboundedUpdates reports that one Update may hold any number of writes:
+// a version is built in memory, atomically whatever its size, so the chain
+// needs no journal for a big flush (store.UnboundedUpdater).
+func (s *Store) UnboundedUpdates() bool { return true }
+
 // View runs fn with the current version, which no Update changes.
 func (s *Store) View(fn func(store.Txn) error) error {
 	s.mu.RLock()

@@ -207,3 +207,32 @@ func TestShapeIndependentOfOrder(t *testing.T) {
 		t.Fatalf("depth %d for 200 keys", d)
 	}
 }
+
+// TestFork checks that a forked store starts with its source's content,
+// sharing its version, and that the two then change independently.
+func TestFork(t *testing.T) {
+	p := NewPool()
+	src := p.New()
+	put := func(s *Store, k, v string) {
+		t.Helper()
+		if err := s.Update(func(tx store.Txn) error { return tx.Set([]byte(k), []byte(v)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(src, "a", "1")
+	fork := src.Fork()
+	if fork.cur != src.cur {
+		t.Fatal("a fork does not share its source's version")
+	}
+	put(fork, "b", "2")
+	put(src, "a", "3")
+	if got, want := dump(t, src, ""), "a=33\n"; got != want {
+		t.Fatalf("source after the fork's write: %q, want %q", got, want)
+	}
+	if got, want := dump(t, fork, ""), "a=31\nb=32\n"; got != want {
+		t.Fatalf("fork: %q, want %q", got, want)
+	}
+	if !store.Unbounded(fork) {
+		t.Fatal("a shared store's Update should be unbounded")
+	}
+}
