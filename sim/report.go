@@ -69,6 +69,10 @@ type BlockStats struct {
 	MeanSizeBytes  float64 `json:"mean_size_bytes"`
 	MeanIntervalS  float64 `json:"mean_interval_seconds"`
 	MaxTxsPerBlock int     `json:"max_txs_per_block"`
+	// Setup is how many blocks node 0 mined before time 0 to fund the
+	// traffic's users; every node starts with them. They are not counted
+	// in Mined, and the final height includes them.
+	Setup int `json:"setup"`
 }
 
 // ReorgStats counts the reorganisations the nodes went through.
@@ -231,6 +235,7 @@ func (s *Sim) reportBlocks(r *Report, onMain map[chain.Hash]bool) {
 		miners[i] = MinerStats{Node: i, Share: s.shares[i]}
 	}
 	var sizeSum float64
+	r.Blocks.Setup = s.setupBlocks
 	for _, b := range s.blockLog {
 		r.Blocks.Mined++
 		miners[b.miner].Mined++
@@ -426,8 +431,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	p("validation\t%s", c.Validation)
 	p("simulated\t%s (%s of it settling)", fmtSeconds(r.EndSeconds), fmtSeconds(max(0, r.EndSeconds-c.DurationSeconds)))
 	b := r.Blocks
-	p("blocks\t%d mined, %d on the main chain, %d stale (stale rate %.2f%%), mean interval %s, mean size %.0f B",
-		b.Mined, b.MainChain, b.Stale, b.StaleRate*100, fmtSeconds(b.MeanIntervalS), b.MeanSizeBytes)
+	p("blocks\t%d mined, %d on the main chain, %d stale (stale rate %.2f%%), mean interval %s, mean size %.0f B%s",
+		b.Mined, b.MainChain, b.Stale, b.StaleRate*100, fmtSeconds(b.MeanIntervalS), b.MeanSizeBytes, setupText(b.Setup))
 	g := r.Reorgs
 	p("reorgs\t%d across %d nodes, max depth %d, mean depth %.2f%s", g.Count, g.Nodes, g.MaxDepth, g.MeanDepth, depthsText(g.ByDepth))
 	pr := r.Propagation
@@ -555,4 +560,12 @@ func (r *Report) WriteFiles(dir string) error {
 		}
 	}
 	return nil
+}
+
+// setupText is the blocks line's note of the funding blocks, if any.
+func setupText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; after %d funding block(s) before time 0", n)
 }

@@ -56,17 +56,18 @@ type Sim struct {
 	ran      bool
 	scripted bool // tests inject the blocks: no mining, no traffic
 
-	nodes    []*simNode
-	sides    [][]uint8 // sides[i][node]: side of the node in partition i
-	cutNow   []uint8   // sides of the active partition, or nil
-	mineRNG  *rand.Rand
-	txRNG    *rand.Rand
-	drained  context.Context // already cancelled: drains subscriptions without waiting
-	blocks   map[chain.Hash]*blockRecord
-	blockLog []*blockRecord
-	reorgs   []reorgRecord
-	gen      *txGen
-	net      netStats
+	nodes       []*simNode
+	sides       [][]uint8 // sides[i][node]: side of the node in partition i
+	cutNow      []uint8   // sides of the active partition, or nil
+	mineRNG     *rand.Rand
+	txRNG       *rand.Rand
+	drained     context.Context // already cancelled: drains subscriptions without waiting
+	blocks      map[chain.Hash]*blockRecord
+	blockLog    []*blockRecord
+	setupBlocks int // mined by node 0 before time 0 (mineSetup)
+	reorgs      []reorgRecord
+	gen         *txGen
+	net         netStats
 
 	mesh      meshParams
 	gossipRNG *rand.Rand
@@ -77,6 +78,7 @@ type Sim struct {
 // of its network state.
 type simNode struct {
 	id         int
+	db         *sharedstore.Store // the chain's store
 	chain      *chain.Chain
 	pool       *mempool.Mempool
 	sub        *chain.Subscription
@@ -162,13 +164,28 @@ func New(cfg Config) (*Sim, error) {
 		s.sides = append(s.sides, splitSides(cfg.Nodes, p.Fraction, netRNG))
 	}
 	s.links = newLinks(cfg, rand.New(rand.NewPCG(cfg.Seed, 6)))
+	s.gen = newTxGen(s)
 	for i := 0; i < cfg.Nodes; i++ {
-		n, err := s.newNode(i, topo[i])
+		// Node 0 starts on an empty store; when there is traffic it
+		// funds the users in blocks of its own before time 0 (see
+		// txGen.fund). Every other node starts from a fork of node 0's
+		// store, as a node that synced that chain before the run.
+		db := s.stores.New()
+		if i > 0 {
+			db = s.nodes[0].db.Fork()
+		}
+		n, err := s.newNode(i, topo[i], db)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sim: node %d: %w", i, err)
 		}
 		s.nodes = append(s.nodes, n)
+		if i == 0 && cfg.TxRate > 0 {
+			if err := s.gen.fund(n); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
 	}
 	if cfg.Gossip == GossipMesh {
 		s.mesh = newMeshParams()
@@ -180,16 +197,15 @@ func New(cfg Config) (*Sim, error) {
 		}
 		s.gossipRNG = rand.New(rand.NewPCG(cfg.Seed, 5))
 	}
-	s.gen = newTxGen(s)
 	return s, nil
 }
 
-func (s *Sim) newNode(id int, peers []int) (*simNode, error) {
+func (s *Sim) newNode(id int, peers []int, db *sharedstore.Store) (*simNode, error) {
 	// StateCacheBytes 1: each block's chain state goes straight into the
 	// shared store, whose versions nodes on one tip share; a write-back
 	// cache per node would hold a private copy of it (and there is no
 	// fsync to save in memory).
-	c, err := chain.New(chain.Config{Params: s.params, DB: s.stores.New(), ScriptWorkers: 1, SigCache: s.sigs, StateCacheBytes: 1})
+	c, err := chain.New(chain.Config{Params: s.params, DB: db, ScriptWorkers: 1, SigCache: s.sigs, StateCacheBytes: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +217,7 @@ func (s *Sim) newNode(id int, peers []int) (*simNode, error) {
 	binary.BigEndian.PutUint64(seed[:], uint64(id))
 	pkh := chain.Hash160(append([]byte("minichain sim miner "), seed[:]...))
 	return &simNode{
-		id: id, chain: c, pool: pool, sub: c.Subscribe(0), follow: mempool.NewFollower(pool), peers: peers,
+		id: id, db: db, chain: c, pool: pool, sub: c.Subscribe(0), follow: mempool.NewFollower(pool), peers: peers,
 		payTo:     chain.PayToPubKeyHashScript(pkh),
 		requested: make(map[chain.Hash]time.Duration),
 	}, nil
@@ -326,31 +342,58 @@ func (s *Sim) mineBlock() {
 	m := s.pickMiner()
 	s.scheduleMining()
 	n := s.nodes[m]
-	tmpl, err := miner.NewTemplate(s.params, n.chain, n.pool, n.payTo, s.clock())
-	if err != nil {
-		s.fail(fmt.Errorf("sim: node %d: template: %w", m, err))
-		return
-	}
-	hdr, err := tmpl.Header(0)
-	if err != nil {
-		s.fail(err)
-		return
-	}
-	for hdr.Nonce = 0; chain.CheckProofOfWork(hdr.BlockHash(), hdr.Bits, s.params.PowLimit) != nil; hdr.Nonce++ {
-	}
-	b, err := tmpl.Block(0, hdr.Nonce)
+	b, height, err := s.buildBlock(n)
 	if err != nil {
 		s.fail(err)
 		return
 	}
 	h := b.BlockHash()
-	rec := &blockRecord{hash: h, block: b, miner: m, height: tmpl.Height(), mined: s.now, size: b.SerializeSize()}
+	rec := &blockRecord{hash: h, block: b, miner: m, height: height, mined: s.now, size: b.SerializeSize()}
 	s.blocks[h] = rec
 	s.blockLog = append(s.blockLog, rec)
 	s.acceptBlock(n, b, h, -1, false)
 	if !n.chain.HaveBlock(h) {
 		s.fail(fmt.Errorf("sim: node %d rejected the block it mined at height %d", m, rec.height))
 	}
+}
+
+// buildBlock is node n finding a block on its tip: a template from its
+// chain and pool, solved (regtest difficulty takes a few hashes).
+func (s *Sim) buildBlock(n *simNode) (*chain.Block, int32, error) {
+	tmpl, err := miner.NewTemplate(s.params, n.chain, n.pool, n.payTo, s.clock())
+	if err != nil {
+		return nil, 0, fmt.Errorf("sim: node %d: template: %w", n.id, err)
+	}
+	hdr, err := tmpl.Header(0)
+	if err != nil {
+		return nil, 0, err
+	}
+	for hdr.Nonce = 0; chain.CheckProofOfWork(hdr.BlockHash(), hdr.Bits, s.params.PowLimit) != nil; hdr.Nonce++ {
+	}
+	b, err := tmpl.Block(0, hdr.Nonce)
+	return b, tmpl.Height(), err
+}
+
+// mineSetup is node n, alone before time 0, mining its pool into blocks
+// until it is empty: the funding of the users (txGen.fund). These blocks
+// are the network's history, not part of the run: the report counts only
+// the blocks mined from time 0 on.
+func (s *Sim) mineSetup(n *simNode) error {
+	for n.pool.Count() > 0 {
+		b, _, err := s.buildBlock(n)
+		if err != nil {
+			return err
+		}
+		if _, err := n.chain.ProcessBlockFrom(b, s.clock(), chain.BlockOrigin{Requested: true}); err != nil {
+			return fmt.Errorf("sim: node 0 rejected its funding block: %w", err)
+		}
+		s.followChain(n)
+		s.setupBlocks++
+		if len(b.Transactions) == 1 {
+			return fmt.Errorf("sim: node 0's funding block took none of its %d transactions", n.pool.Count())
+		}
+	}
+	return nil
 }
 
 // ---- blocks ----

@@ -53,8 +53,11 @@ func TestPartitionHealsToOneTip(t *testing.T) {
 	if r.Blocks.Mined != r.Blocks.MainChain+r.Blocks.Stale {
 		t.Fatalf("mined %d != main %d + stale %d", r.Blocks.Mined, r.Blocks.MainChain, r.Blocks.Stale)
 	}
-	if int32(r.Blocks.MainChain) != tip.Height {
-		t.Fatalf("main-chain blocks %d, tip height %d", r.Blocks.MainChain, tip.Height)
+	if r.Blocks.Setup != 1 {
+		t.Fatalf("%d funding blocks for 20 users, want 1", r.Blocks.Setup)
+	}
+	if int32(r.Blocks.MainChain+r.Blocks.Setup) != tip.Height {
+		t.Fatalf("main-chain blocks %d + funding blocks %d, tip height %d", r.Blocks.MainChain, r.Blocks.Setup, tip.Height)
 	}
 	// The partition made both sides mine: some blocks went stale, nodes
 	// reorganised, and messages were dropped.

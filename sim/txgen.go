@@ -25,8 +25,9 @@ const (
 )
 
 // txGen is the traffic: one user per node, each with a key and the coins
-// it owns. The faucet of the regtest genesis funds them at time 0; then, as
-// a Poisson process of rate Config.TxRate, a random user pays part of one of
+// it owns. The faucet of the regtest genesis funds them before time 0, in
+// blocks node 0 mines and every node starts with (see fund); then, as a
+// Poisson process of rate Config.TxRate, a random user pays part of one of
 // its coins to another, through its own node. A user spends only coins
 // whose transaction its node already has, as a wallet on that node would.
 type txGen struct {
@@ -57,7 +58,7 @@ type txRecord struct {
 
 func newTxGen(s *Sim) *txGen {
 	g := &txGen{s: s, rejected: make(map[string]int)}
-	for i := range s.nodes {
+	for i := 0; i < s.cfg.Nodes; i++ {
 		seed := userKeySeed(s.cfg.Seed, i)
 		priv := secp256k1.PrivKeyFromBytes(seed[:])
 		g.users = append(g.users, simUser{priv: priv, script: p2pkh(priv)})
@@ -81,51 +82,60 @@ func faucetKey(p *chain.Params) (*secp256k1.PrivateKey, simCoin, error) {
 	return priv, simCoin{op: chain.OutPoint{Hash: g.TxHash(), Index: 0}, value: g.TxOut[0].Value}, nil
 }
 
-// start funds the users and schedules the first payment; nothing when the
-// rate is 0.
+// start schedules the first payment; nothing when the rate is 0.
 func (g *txGen) start() {
 	if g.s.cfg.TxRate <= 0 {
 		return
 	}
-	g.s.at(0, func() {
-		if err := g.fund(); err != nil {
-			g.s.fail(err)
-			return
-		}
-		g.scheduleNext()
-	})
+	g.s.at(0, g.scheduleNext)
 }
 
-// fund splits the faucet's coin among the users, through node 0: one
-// transaction when they fit in fanOutWidth outputs, else a first split into
-// chunks and one transaction per chunk.
-func (g *txGen) fund() error {
+// fund splits the faucet's coin among the users, before time 0, through
+// node 0 (n), the only node yet: one transaction when they fit in
+// fanOutWidth outputs, else a first split into chunks and one transaction
+// per chunk. n's own chain then mines them (its full validation, as for
+// every block), so that the other nodes, which New starts from a fork of
+// n's store, begin on a chain where every user has a coin. Funding them at
+// time 0 over the network instead made each of N nodes connect a block of
+// N outputs: N^2 work, most of a 10,000-node run.
+func (g *txGen) fund(n *simNode) error {
 	priv, coin, err := faucetKey(g.s.params)
 	if err != nil {
 		return err
 	}
-	n := len(g.users)
-	scripts := make([][]byte, n)
+	users := len(g.users)
+	scripts := make([][]byte, users)
 	for i := range g.users {
 		scripts[i] = g.users[i].script
 	}
-	if n <= fanOutWidth {
-		return g.fanOut(priv, coin, scripts, 0)
+	if users <= fanOutWidth {
+		err = g.fanOut(n, priv, coin, scripts, 0)
+	} else {
+		err = g.fundChunks(n, priv, coin, scripts)
 	}
-	chunks := (n + fanOutWidth - 1) / fanOutWidth
+	if err != nil {
+		return err
+	}
+	return g.s.mineSetup(n)
+}
+
+// fundChunks splits coin into one holder output per fanOutWidth users,
+// then fans each out to its users.
+func (g *txGen) fundChunks(n *simNode, priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byte) error {
+	chunks := (len(scripts) + fanOutWidth - 1) / fanOutWidth
 	holders := make([][]byte, chunks)
 	for i := range holders {
 		holders[i] = p2pkh(priv)
 	}
-	tx, err := g.split(priv, coin, holders)
+	tx, err := g.split(n, priv, coin, holders)
 	if err != nil {
 		return err
 	}
 	txid := tx.TxHash()
 	for c := 0; c < chunks; c++ {
-		lo, hi := c*fanOutWidth, min((c+1)*fanOutWidth, n)
+		lo, hi := c*fanOutWidth, min((c+1)*fanOutWidth, len(scripts))
 		chunk := simCoin{op: chain.OutPoint{Hash: txid, Index: uint32(c)}, value: tx.TxOut[c].Value}
-		if err := g.fanOut(priv, chunk, scripts[lo:hi], lo); err != nil {
+		if err := g.fanOut(n, priv, chunk, scripts[lo:hi], lo); err != nil {
 			return err
 		}
 	}
@@ -134,8 +144,8 @@ func (g *txGen) fund() error {
 
 // fanOut pays coin, less the fee, in equal parts to scripts, which belong
 // to users first, first+1, ...
-func (g *txGen) fanOut(priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byte, first int) error {
-	tx, err := g.split(priv, coin, scripts)
+func (g *txGen) fanOut(n *simNode, priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byte, first int) error {
+	tx, err := g.split(n, priv, coin, scripts)
 	if err != nil {
 		return err
 	}
@@ -147,9 +157,9 @@ func (g *txGen) fanOut(priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byt
 	return nil
 }
 
-// split builds, signs and submits to node 0 a transaction paying coin in
+// split builds, signs and submits to n's pool a transaction paying coin in
 // equal parts to scripts.
-func (g *txGen) split(priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byte) (*chain.Tx, error) {
+func (g *txGen) split(n *simNode, priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byte) (*chain.Tx, error) {
 	fee := uint64(txFeeRate * wallet.EstimateSize(1, len(scripts)))
 	each := (coin.value - fee) / uint64(len(scripts))
 	tx := &chain.Tx{Version: 1, TxIn: []chain.TxIn{{PrevOut: coin.op, Sequence: chain.MaxSequence}}}
@@ -159,7 +169,7 @@ func (g *txGen) split(priv *secp256k1.PrivateKey, coin simCoin, scripts [][]byte
 	if err := chain.SignP2PKH(tx, 0, priv, coin.value, chain.NewSigHashes(tx)); err != nil {
 		return nil, err
 	}
-	if _, err := g.s.acceptTx(g.s.nodes[0], tx, tx.TxHash(), -1); err != nil {
+	if _, err := n.pool.AcceptTx(tx); err != nil {
 		return nil, fmt.Errorf("sim: funding transaction rejected: %w", err)
 	}
 	return tx, nil
