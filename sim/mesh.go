@@ -241,7 +241,48 @@ func (s *Sim) markSeen(n *simNode, id chain.Hash) {
 	if !g.seen[id] {
 		g.seen[id] = true
 		g.seenQ = append(g.seenQ, seenMsg{id: id, at: s.now})
+		s.noteSeen(n, id)
 	}
+}
+
+// spread is how far a message has gone: which nodes have marked it seen
+// at least once, and when the first did. It lets a heartbeat skip asking
+// each IHAVE's receiver about ids every node still holds in its seen cache
+// (Sim.seenEverywhere), the check a profile of 10,000 nodes found taking
+// 13% of the run.
+type spread struct {
+	first time.Duration // the first mark, by any node
+	count int           // nodes that marked it
+	nodes []uint64      // bitset of those nodes; nil once all have
+}
+
+// noteSeen records n's first mark of message id in its spread.
+func (s *Sim) noteSeen(n *simNode, id chain.Hash) {
+	sp := s.spreads[id]
+	if sp == nil {
+		sp = &spread{first: s.now, nodes: make([]uint64, (len(s.nodes)+63)/64)}
+		s.spreads[id] = sp
+	}
+	if sp.nodes == nil {
+		return
+	}
+	word, bit := n.id/64, uint64(1)<<(n.id%64)
+	if sp.nodes[word]&bit == 0 {
+		sp.nodes[word] |= bit
+		sp.count++
+		if sp.count == len(s.nodes) {
+			sp.nodes = nil
+		}
+	}
+}
+
+// seenEverywhere reports whether every node's seen cache holds id now:
+// each has marked it, and the first mark of all is no older than the
+// cache's lifetime, so no node's entry can have expired (an entry expires
+// only when older than that). No node wants such a message.
+func (s *Sim) seenEverywhere(id chain.Hash) bool {
+	sp := s.spreads[id]
+	return sp != nil && sp.count == len(s.nodes) && s.now-sp.first <= s.mesh.seenTTL
 }
 
 // wants reports whether n would ask for message id: it has not seen it
@@ -316,11 +357,18 @@ func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 		cands = cands[:target]
 	}
 	size := 8 + ihaveEntrySize*len(ids)
+	nobody := true // no peer can want any of ids
+	for _, id := range ids {
+		if !s.seenEverywhere(id) {
+			nobody = false
+			break
+		}
+	}
 	for _, p := range cands {
 		peer := s.nodes[p]
 		var want []chain.Hash
 		for _, id := range ids {
-			if s.wants(peer, id, topic) {
+			if !nobody && s.wants(peer, id, topic) {
 				want = append(want, id)
 			}
 		}

@@ -70,6 +70,7 @@ type Sim struct {
 	net         netStats
 
 	mesh      meshParams
+	spreads   map[chain.Hash]*spread // mesh mode: how far each message went
 	gossipRNG *rand.Rand
 	links     *links // latencies and uploads
 }
@@ -189,6 +190,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.Gossip == GossipMesh {
 		s.mesh = newMeshParams()
+		s.spreads = make(map[chain.Hash]*spread)
 		meshRNG := rand.New(rand.NewPCG(cfg.Seed, 4))
 		meshes := buildMeshes(topo, s.mesh, meshRNG)
 		for i, n := range s.nodes {
