@@ -16,10 +16,16 @@ import (
 // an arbitrary entry. Which one is evicted never changes a verdict, only
 // whether it is computed again. A nil *SigCache caches nothing. Safe for
 // concurrent use.
+//
+// It also remembers whole transactions whose every script passed (as
+// Bitcoin Core's script execution cache does), so a block's transactions
+// that the mempool checked skip the script engine and their signature
+// hashes altogether: see ScriptsVerified.
 type SigCache struct {
 	mu      sync.RWMutex
 	max     int
 	entries map[[32]byte]struct{}
+	txs     map[Hash]struct{} // transactions whose scripts all passed
 }
 
 // DefaultSigCacheSize is the number of entries a node's cache holds: about
@@ -32,7 +38,41 @@ func NewSigCache(max int) *SigCache {
 	if max <= 0 {
 		max = DefaultSigCacheSize
 	}
-	return &SigCache{max: max, entries: make(map[[32]byte]struct{})}
+	return &SigCache{max: max, entries: make(map[[32]byte]struct{}), txs: make(map[Hash]struct{})}
+}
+
+// ScriptsVerified reports whether every input script of transaction txid
+// was seen to pass. That is a function of the txid alone: the txid commits
+// to each input's outpoint and signature script, each outpoint to the
+// output it spends (its transaction's id commits to that output's script
+// and amount), txids are unique (BIP34's coinbase heights), and minichain's
+// script rules do not change with height or context. Whether those outputs
+// are still unspent is not part of it: callers check that themselves.
+func (c *SigCache) ScriptsVerified(txid Hash) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.RLock()
+	_, ok := c.txs[txid]
+	c.mu.RUnlock()
+	return ok
+}
+
+// AddScriptsVerified records that every input script of transaction txid
+// passed. The transactions share the cache's bound with the signatures.
+func (c *SigCache) AddScriptsVerified(txid Hash) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.txs) >= c.max {
+		for old := range c.txs {
+			delete(c.txs, old)
+			break
+		}
+	}
+	c.txs[txid] = struct{}{}
 }
 
 func sigCacheKey(digest Hash, sig, pub []byte) [32]byte {

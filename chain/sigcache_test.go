@@ -82,3 +82,62 @@ func TestSigCacheBounded(t *testing.T) {
 		t.Fatalf("cache of 3 holds %d after 10 adds", cache.Len())
 	}
 }
+
+// faucetSource serves the regtest genesis output, the faucet's coin.
+type faucetSource struct{ prev chaintest.Prev }
+
+func (s faucetSource) FetchUtxo(op chain.OutPoint) (*chain.UtxoEntry, error) {
+	if op != s.prev.OutPoint {
+		return nil, nil
+	}
+	return &chain.UtxoEntry{Value: s.prev.Value, PkScript: s.prev.Key.Script}, nil
+}
+
+// TestScriptsVerifiedCache: ConnectBlock records the transactions whose
+// scripts it verified, and skips the script check of a transaction the
+// cache says passed (as after the mempool checked it); without that entry
+// a bad signature fails the block.
+func TestScriptsVerifiedCache(t *testing.T) {
+	p := chain.RegtestParams
+	faucet := chaintest.GenesisPrev(p, chaintest.RegtestFaucet)
+	miner := chaintest.NewKey("script cache miner")
+	connect := func(tx *chain.Tx, cache *chain.SigCache) error {
+		b := chaintest.BlockOn(p, p.GenesisHash, 0, p.GenesisBlock.Header.Timestamp, miner, "x", tx)
+		_, err := chain.ConnectBlock(b, b.TxHashes(), 1, 0, chain.NewUtxoView(faucetSource{faucet}), p,
+			chain.ConnectOptions{ScriptWorkers: 1, SigCache: cache})
+		return err
+	}
+	good := chaintest.Spend([]chaintest.Prev{faucet}, []chain.TxOut{{Value: faucet.Value - 1000, PkScript: miner.Script}})
+	cache := chain.NewSigCache(0)
+	if err := connect(good, cache); err != nil {
+		t.Fatal(err)
+	}
+	if !cache.ScriptsVerified(good.TxHash()) {
+		t.Fatal("a connected transaction's scripts are not recorded as verified")
+	}
+
+	// A signature that does not verify: rejected, and not recorded.
+	bad := good.Copy()
+	bad.TxOut[0].Value--
+	if err := connect(bad, cache); !errors.Is(err, chain.ErrSignatureMismatch) {
+		t.Fatalf("bad signature: %v, want ErrSignatureMismatch", err)
+	}
+	if cache.ScriptsVerified(bad.TxHash()) {
+		t.Fatal("a failed transaction was recorded as verified")
+	}
+	// Recorded as verified (which only a pass would do), its scripts are
+	// not run again: the cache is what decides.
+	cache.AddScriptsVerified(bad.TxHash())
+	if err := connect(bad, cache); err != nil {
+		t.Fatalf("transaction recorded as verified: %v", err)
+	}
+	// A nil cache records nothing and verifies everything.
+	var none *chain.SigCache
+	none.AddScriptsVerified(good.TxHash())
+	if none.ScriptsVerified(good.TxHash()) {
+		t.Fatal("nil cache remembers")
+	}
+	if err := connect(bad, nil); !errors.Is(err, chain.ErrSignatureMismatch) {
+		t.Fatalf("bad signature without a cache: %v", err)
+	}
+}

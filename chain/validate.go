@@ -307,10 +307,11 @@ func ConnectBlock(b *Block, txids []Hash, height int32, prevMTP int64, view *Utx
 		return nil, err
 	}
 	var (
-		fees  uint64
-		undo  []SpentOutput
-		jobs  []ScriptJob
-		spent = make(map[OutPoint]int)
+		fees    uint64
+		undo    []SpentOutput
+		jobs    []ScriptJob
+		checked []Hash // transactions whose scripts jobs check
+		spent   = make(map[OutPoint]int)
 	)
 	for i, tx := range b.Transactions {
 		if !IsFinalTx(tx, height, prevMTP) {
@@ -338,9 +339,19 @@ func ConnectBlock(b *Block, txids []Hash, height int32, prevMTP int64, view *Utx
 		if fees += fee; fees > MaxMoney {
 			return nil, ruleError(ErrBadFees, "fees total more than the maximum")
 		}
-		sh := NewSigHashes(tx)
+		// A transaction whose scripts all passed before (in the mempool,
+		// say) needs no script check: that verdict depends on its txid
+		// alone (SigCache.ScriptsVerified). Its inputs were checked above.
+		verified := opts.SigCache.ScriptsVerified(txids[i])
+		var sh *SigHashes
+		if !verified {
+			sh = NewSigHashes(tx)
+			checked = append(checked, txids[i])
+		}
 		for k := range tx.TxIn {
-			jobs = append(jobs, ScriptJob{Tx: tx, Index: k, PkScript: prev[k].PkScript, Amount: prev[k].Value, SigHashes: sh, Cache: opts.SigCache})
+			if !verified {
+				jobs = append(jobs, ScriptJob{Tx: tx, Index: k, PkScript: prev[k].PkScript, Amount: prev[k].Value, SigHashes: sh, Cache: opts.SigCache})
+			}
 			undo = append(undo, SpentOutput{OutPoint: tx.TxIn[k].PrevOut, Entry: *prev[k]})
 			if _, err := view.Spend(tx.TxIn[k].PrevOut); err != nil {
 				return nil, err
@@ -357,6 +368,9 @@ func ConnectBlock(b *Block, txids []Hash, height int32, prevMTP int64, view *Utx
 	}
 	if err := CheckScripts(jobs, opts.ScriptWorkers); err != nil {
 		return nil, err
+	}
+	for _, txid := range checked {
+		opts.SigCache.AddScriptsVerified(txid)
 	}
 	return undo, nil
 }

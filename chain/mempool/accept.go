@@ -144,12 +144,7 @@ func (m *Mempool) maybeAccept(tx *chain.Tx, txid chain.Hash) (*TxDesc, []chain.H
 		return nil, nil, ruleErr(ErrFeeTooLow, "fee %d for %d bytes is below the minimum of %d units per byte",
 			fee, size, m.cfg.Policy.MinFeeRate)
 	}
-	sh := chain.NewSigHashes(tx)
-	jobs := make([]chain.ScriptJob, len(tx.TxIn))
-	for i := range tx.TxIn {
-		jobs[i] = chain.ScriptJob{Tx: tx, Index: i, PkScript: prev[i].PkScript, Amount: prev[i].Value, SigHashes: sh, Cache: m.cfg.SigCache}
-	}
-	if err := chain.CheckScripts(jobs, 1); err != nil {
+	if err := m.checkScripts(tx, txid, prev); err != nil {
 		return nil, nil, err
 	}
 	if err := m.makeRoom(tx, size, fee); err != nil {
@@ -158,6 +153,25 @@ func (m *Mempool) maybeAccept(tx *chain.Tx, txid chain.Hash) (*TxDesc, []chain.H
 	desc := &TxDesc{Tx: tx, TxID: txid, Size: size, Fee: fee, Added: m.cfg.Now(), Height: best.Height}
 	m.add(desc)
 	return desc, nil, nil
+}
+
+// checkScripts verifies tx's input scripts, which spend prev, unless the
+// signature cache says they all passed before (chain.SigCache.
+// ScriptsVerified); it records them there when they pass.
+func (m *Mempool) checkScripts(tx *chain.Tx, txid chain.Hash, prev []*chain.UtxoEntry) error {
+	if m.cfg.SigCache.ScriptsVerified(txid) {
+		return nil
+	}
+	sh := chain.NewSigHashes(tx)
+	jobs := make([]chain.ScriptJob, len(tx.TxIn))
+	for i := range tx.TxIn {
+		jobs[i] = chain.ScriptJob{Tx: tx, Index: i, PkScript: prev[i].PkScript, Amount: prev[i].Value, SigHashes: sh, Cache: m.cfg.SigCache}
+	}
+	if err := chain.CheckScripts(jobs, 1); err != nil {
+		return err
+	}
+	m.cfg.SigCache.AddScriptsVerified(txid)
+	return nil
 }
 
 // classifyMissing tells a transaction that spends outputs the chain already

@@ -412,3 +412,23 @@ func TestPersistAcrossRestart(t *testing.T) {
 		t.Fatalf("after confirmation loaded %d, %v", n, err)
 	}
 }
+
+// TestScriptsRecordedVerified: an accepted transaction is recorded in the
+// signature cache as one whose scripts passed (so its block skips them), a
+// rejected one is not, and a transaction the cache names is not run again.
+func TestScriptsRecordedVerified(t *testing.T) {
+	cache := chain.NewSigCache(0)
+	f := newFixture(t, func(c *mempool.Config) { c.SigCache = cache })
+	fp := f.faucetPrev()
+	tx := chaintest.Spend([]chaintest.Prev{fp}, []chain.TxOut{out(alice, fp.Value-1000)})
+	bad := tx.Copy()
+	bad.TxOut[0].Value -= 1000 // the signature no longer matches
+	f.reject(bad, chain.ErrSignatureMismatch)
+	if cache.ScriptsVerified(bad.TxHash()) {
+		t.Fatal("a rejected transaction was recorded as verified")
+	}
+	f.accept(tx)
+	if !cache.ScriptsVerified(tx.TxHash()) {
+		t.Fatal("an accepted transaction was not recorded as verified")
+	}
+}
