@@ -67,19 +67,42 @@ func (f *benchFixture) connect(b *testing.B, workers int, cache *chain.SigCache)
 	}
 }
 
+// warmSignatures verifies every input of the fixture's block through
+// cache, which then holds every signature but no transaction's scripts.
+func (f *benchFixture) warmSignatures(b *testing.B, cache *chain.SigCache) {
+	view := chain.NewUtxoView(f.c)
+	var jobs []chain.ScriptJob
+	for _, tx := range f.block.Transactions[1:] {
+		sh := chain.NewSigHashes(tx)
+		for k := range tx.TxIn {
+			e, err := view.Lookup(tx.TxIn[k].PrevOut)
+			if err != nil || e == nil {
+				b.Fatalf("input %d: %v", k, err)
+			}
+			jobs = append(jobs, chain.ScriptJob{Tx: tx, Index: k, PkScript: e.PkScript, Amount: e.Value, SigHashes: sh, Cache: cache})
+		}
+	}
+	if err := chain.CheckScripts(jobs, 1); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkConnectBlock2000Inputs validates a block of 2,000 P2PKH inputs
-// (all rules, every signature) single-threaded and on all cores, and with a
-// signature cache that already holds every signature, as it does when the
+// (all rules, every signature) single-threaded and on all cores; with a
+// signature cache that already holds every signature; and with one that
+// also records every transaction's scripts as verified, as it does when the
 // block's transactions came through the mempool first.
 func BenchmarkConnectBlock2000Inputs(b *testing.B) {
 	f := newBenchFixture(b, store.NewMemory())
-	warm := chain.NewSigCache(0)
-	f.connect(b, 1, warm)
+	sigsOnly := chain.NewSigCache(0)
+	f.warmSignatures(b, sigsOnly)
+	scripts := chain.NewSigCache(0)
+	f.connect(b, 1, scripts)
 	for _, tc := range []struct {
 		name    string
 		workers int
 		cache   *chain.SigCache
-	}{{"serial", 1, nil}, {"parallel", 0, nil}, {"serial-sigcache-warm", 1, warm}} {
+	}{{"serial", 1, nil}, {"parallel", 0, nil}, {"serial-sigcache-warm", 1, sigsOnly}, {"serial-scripts-verified", 1, scripts}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				f.connect(b, tc.workers, tc.cache)
