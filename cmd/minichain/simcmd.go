@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -115,6 +116,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to this file at the end of the run, before the report (for `go tool pprof`)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -163,6 +165,13 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	report, err := s.Run(ctx)
 	if err != nil {
 		return err
+	}
+	if *memProfile != "" {
+		err := writeHeapProfile(*memProfile)
+		runtime.KeepAlive(s) // the profile is of the simulation's heap
+		if err != nil {
+			return err
+		}
 	}
 	wall := time.Since(wallStart)
 	if *asJSON {
@@ -218,4 +227,18 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return f.Close()
 }
