@@ -66,13 +66,7 @@ func (c *SigCache) AddScriptsVerified(txid Hash) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.txs) >= c.max {
-		for old := range c.txs {
-			delete(c.txs, old)
-			break
-		}
-	}
-	c.txs[txid] = struct{}{}
+	addBounded(c.txs, c.max, txid)
 }
 
 func sigCacheKey(digest Hash, sig, pub []byte) [32]byte {
@@ -104,13 +98,19 @@ func (c *SigCache) add(k [32]byte) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for old := range c.entries {
-			delete(c.entries, old)
+	addBounded(c.entries, c.max, k)
+}
+
+// addBounded adds k to the set m, first evicting an arbitrary entry when m
+// holds max already.
+func addBounded[K comparable](m map[K]struct{}, max int, k K) {
+	if len(m) >= max {
+		for old := range m {
+			delete(m, old)
 			break
 		}
 	}
-	c.entries[k] = struct{}{}
+	m[k] = struct{}{}
 }
 
 // Len returns the number of entries.
