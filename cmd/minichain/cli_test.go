@@ -260,6 +260,8 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"proof", "nothex"}, 2, "not a txid"},
 		{[]string{"wallet", "address", "--wallet", "/nonexistent/w.json", "--network", "regtest"}, 1, "no regtest wallet at /nonexistent/w.json"},
 		{[]string{"sim", "--nodes", "-3"}, 2, "--nodes -3"},
+		// An unwritable profile path fails before the (here long) run.
+		{[]string{"sim", "--duration", "2400h", "--memprofile", "/nonexistent/m.prof"}, 1, "--memprofile: open /nonexistent/m.prof"},
 		{[]string{"sim", "--partition", "3h-2h"}, 2, "heal must come after start"},
 		{[]string{"sim", "--bandwidth", "fast"}, 2, "want bits per second"},
 		{[]string{"sim", "--shares", "0.8,0.7"}, 2, "more than 1"},

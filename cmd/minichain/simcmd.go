@@ -153,6 +153,17 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	} else if err != nil {
 		return err
 	}
+	// The heap profile's file is created now, so that a path that cannot
+	// be written fails at once rather than after a long run.
+	var heapFile *os.File
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		defer f.Close()
+		heapFile = f
+	}
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -166,8 +177,8 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *memProfile != "" {
-		err := writeHeapProfile(*memProfile)
+	if heapFile != nil {
+		err := writeHeapProfile(heapFile)
 		runtime.KeepAlive(s) // the profile is of the simulation's heap
 		if err != nil {
 			return err
@@ -229,16 +240,15 @@ func startCPUProfile(path string) (func(), error) {
 	}, nil
 }
 
-// writeHeapProfile writes the live heap, after a collection, to path.
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("--memprofile: %w", err)
-	}
+// writeHeapProfile writes the live heap, after a collection, to f and
+// closes it.
+func writeHeapProfile(f *os.File) error {
 	runtime.GC()
 	if err := pprof.WriteHeapProfile(f); err != nil {
-		f.Close()
 		return fmt.Errorf("--memprofile: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return nil
 }
