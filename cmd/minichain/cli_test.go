@@ -264,6 +264,8 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"sim", "--duration", "2400h", "--memprofile", "/nonexistent/m.prof"}, 1, "--memprofile: open /nonexistent/m.prof"},
 		{[]string{"sim", "--partition", "3h-2h"}, 2, "heal must come after start"},
 		{[]string{"sim", "--bandwidth", "fast"}, 2, "want bits per second"},
+		{[]string{"sim", "--memory-limit", "7G"}, 2, "want a size such as 7GiB"},
+		{[]string{"sim", "--memory-limit", "1MiB"}, 2, "below 64MiB"},
 		{[]string{"sim", "--shares", "0.8,0.7"}, 2, "more than 1"},
 		{[]string{"loadgen", "--node", "ftp://x"}, 2, "not an http:// or https:// URL"},
 		{[]string{"loadgen", "--node", "http://127.0.0.1:1", "--token-file", "/nonexistent"}, 1, "needs its API token"},

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -117,6 +116,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at the end of the run, before the report (for `go tool pprof`)")
+	var memLimit memLimitFlag
+	fs.Var(&memLimit, "memory-limit", "soft limit on the simulator's memory, e.g. 7GiB or 1500MiB (GOMEMLIMIT's syntax), or off: near it the garbage collector works harder\n"+
+		"instead of growing past it (default: GOMEMLIMIT if set, else 3/4 of the machine's memory)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -140,13 +142,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "simulated %v of %v: %d blocks (%.1fs wall)\n", now, cfg.Duration, blocks, time.Since(wallStart).Seconds())
 		}
 	}
-	if os.Getenv("GOGC") == "" {
-		// The nodes share their chain state (sim/sharedstore), so the
-		// live heap is small next to what the run allocates and throws
-		// away; collecting at 4x the live heap instead of 2x saves CPU
-		// for little memory. GOGC overrides it.
-		debug.SetGCPercent(300)
-	}
+	memPolicy := applySimMemoryPolicy(&memLimit)
 	s, err := sim.New(cfg)
 	if errors.Is(err, sim.ErrConfig) {
 		return usageError{err.Error()}
@@ -173,7 +169,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signalContext(context.Background())
 	defer stop()
+	heap := watchHeap(200 * time.Millisecond)
 	report, err := s.Run(ctx)
+	peakHeap := heap.Stop()
 	if err != nil {
 		return err
 	}
@@ -201,6 +199,11 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "wall clock: %v for %v simulated (%.0f× real time)\n", wall.Round(time.Millisecond),
 		time.Duration(report.EndSeconds*1e9).Round(time.Second), report.EndSeconds/wall.Seconds())
+	live := "no collection ran"
+	if peakHeap > 0 {
+		live = "peak live heap " + formatBytes(int64(peakHeap)) + " (sampled after collections)"
+	}
+	fmt.Fprintf(stderr, "memory: %s; %s\n", live, memPolicy)
 	return nil
 }
 
