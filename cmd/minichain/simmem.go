@@ -105,8 +105,8 @@ func applySimMemoryPolicy(f *memLimitFlag) string {
 	case os.Getenv("GOMEMLIMIT") != "":
 		limit = debug.SetMemoryLimit(-1) // the runtime read it
 	default:
-		if total := memory.TotalMemory(); total > 0 && total < math.MaxInt64 {
-			limit = int64(total / 4 * 3)
+		if total := machineMemory(); total > 0 {
+			limit = total / 4 * 3
 			debug.SetMemoryLimit(limit)
 		}
 	}
@@ -114,6 +114,27 @@ func applySimMemoryPolicy(f *memLimitFlag) string {
 		return gc + ", no memory limit"
 	}
 	return gc + ", soft memory limit " + formatBytes(limit)
+}
+
+// machineMemory is the memory the process may use: the machine's, or its
+// control group's limit if that is lower (a container); 0 if unknown.
+func machineMemory() int64 {
+	total := memory.TotalMemory()
+	if total == 0 || total > math.MaxInt64 {
+		return 0
+	}
+	m := int64(total)
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// "max" (cgroup v2) or a huge number (v1) mean no limit.
+		if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && v > 0 && v < m {
+			m = v
+		}
+	}
+	return m
 }
 
 // heapWatch samples the live heap (what the last collection kept) while a

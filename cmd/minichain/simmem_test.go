@@ -1,8 +1,11 @@
 package main
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/pbnjay/memory"
 )
 
 func TestParseMemLimit(t *testing.T) {
@@ -51,5 +54,16 @@ func TestSimMemoryLine(t *testing.T) {
 	_, errOut, err = cliRun(nil, "sim", "--nodes", "5", "--duration", "10m", "--quiet", "--memory-limit", "off")
 	if err != nil || !strings.Contains(errOut, "no memory limit") {
 		t.Fatalf("sim --memory-limit off: %v\n%s", err, errOut)
+	}
+}
+
+// TestMachineMemory: the default limit's base is known on Linux, where CI
+// runs, and no larger than the machine.
+func TestMachineMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc and /sys")
+	}
+	if m := machineMemory(); m <= 0 || uint64(m) > memory.TotalMemory() {
+		t.Fatalf("machineMemory() = %d, machine has %d", m, memory.TotalMemory())
 	}
 }
