@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -347,5 +348,36 @@ func TestEventOrder(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("order %v, want %v", got, want)
 		}
+	}
+}
+
+// TestEventQueueRandom: the heap pops any mix of times and sequence numbers
+// in (at, seq) order, also when pushes and pops interleave.
+func TestEventQueueRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	var q eventQueue
+	var seq uint64
+	var last event
+	popped := 0
+	for i := 0; i < 20000; i++ {
+		if len(q) == 0 || r.IntN(3) > 0 {
+			seq++
+			at := last.at + time.Duration(r.IntN(50)) // never before what was popped
+			q.push(event{at: at, seq: seq})
+			continue
+		}
+		e := q.pop()
+		if popped > 0 && (e.at < last.at || e.at == last.at && e.seq < last.seq) {
+			t.Fatalf("pop %d: (%v, %d) after (%v, %d)", popped, e.at, e.seq, last.at, last.seq)
+		}
+		last = e
+		popped++
+	}
+	for len(q) > 0 {
+		e := q.pop()
+		if e.at < last.at || e.at == last.at && e.seq < last.seq {
+			t.Fatalf("drain: (%v, %d) after (%v, %d)", e.at, e.seq, last.at, last.seq)
+		}
+		last = e
 	}
 }
