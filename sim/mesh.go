@@ -77,7 +77,6 @@ type seenMsg struct {
 // gossipNode is a node's gossipsub state.
 type gossipNode struct {
 	mesh   [topics][]int
-	lazy   [topics][]int // the peers outside each topic's mesh: IHAVE candidates
 	phase  time.Duration // the node's heartbeats are at phase + k*heartbeat
 	cache  []cachedMsg   // oldest first
 	beat   bool          // a heartbeat is scheduled
@@ -136,20 +135,6 @@ func buildMeshes(peers [][]int, mp meshParams, r *rand.Rand) [][topics][]int {
 		}
 	}
 	return meshes
-}
-
-// lazyPeers returns, per topic, the peers outside the topic's mesh, in the
-// order of peers.
-func lazyPeers(peers []int, mesh [topics][]int) [topics][]int {
-	var lazy [topics][]int
-	for t := range lazy {
-		for _, p := range peers {
-			if _, in := slices.BinarySearch(mesh[t], p); !in {
-				lazy[t] = append(lazy[t], p)
-			}
-		}
-	}
-	return lazy
 }
 
 func shuffled(xs []int, r *rand.Rand) []int {
@@ -360,8 +345,12 @@ func (s *Sim) heartbeat(n *simNode) {
 // bytes are counted but it is not put through the uplink (the simulation
 // would otherwise spend most of its events on them); the others are sent.
 func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
-	cands := append(s.candBuf[:0], n.g.lazy[topic]...) // shuffled below: a copy
-	s.candBuf = cands
+	var cands []int
+	for _, p := range n.peers {
+		if _, in := slices.BinarySearch(n.g.mesh[topic], p); !in {
+			cands = append(cands, p)
+		}
+	}
 	target := max(s.mesh.dlazy, int(s.mesh.gossipFactor*float64(len(cands))))
 	if len(cands) > target {
 		s.gossipRNG.Shuffle(len(cands), func(a, b int) { cands[a], cands[b] = cands[b], cands[a] })

@@ -72,7 +72,6 @@ type Sim struct {
 	mesh      meshParams
 	spreads   map[chain.Hash]*spread // mesh mode: how far each message went
 	gossipRNG *rand.Rand
-	candBuf   []int  // emitGossip's scratch
 	links     *links // latencies and uploads
 }
 
@@ -196,7 +195,6 @@ func New(cfg Config) (*Sim, error) {
 		meshes := buildMeshes(topo, s.mesh, meshRNG)
 		for i, n := range s.nodes {
 			n.g.mesh = meshes[i]
-			n.g.lazy = lazyPeers(n.peers, meshes[i])
 			n.g.phase = time.Duration(meshRNG.Int64N(int64(s.mesh.heartbeat)))
 		}
 		s.gossipRNG = rand.New(rand.NewPCG(cfg.Seed, 5))
