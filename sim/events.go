@@ -10,14 +10,8 @@ type event struct {
 	run func()
 }
 
-// eventQueue is a 4-ary min-heap of events by (at, seq): half the levels of
-// a binary heap, so a pop from the millions of events a large simulation
-// holds touches half as many cache lines. The order is total, so it pops
-// exactly what a binary heap would.
+// eventQueue is a binary min-heap of events by (at, seq).
 type eventQueue []event
-
-// arity is the number of children of a heap entry.
-const arity = 4
 
 func (q eventQueue) less(i, j int) bool {
 	if q[i].at != q[j].at {
@@ -30,7 +24,7 @@ func (q *eventQueue) push(e event) {
 	*q = append(*q, e)
 	h := *q
 	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / arity
+		p := (i - 1) / 2
 		if !h.less(i, p) {
 			break
 		}
@@ -47,12 +41,12 @@ func (q *eventQueue) pop() event {
 	h[last] = event{}
 	h = h[:last]
 	for i := 0; ; {
-		m := i
-		first := arity*i + 1
-		for c := first; c < first+arity && c < len(h); c++ {
-			if h.less(c, m) {
-				m = c
-			}
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h.less(l, m) {
+			m = l
+		}
+		if r < len(h) && h.less(r, m) {
+			m = r
 		}
 		if m == i {
 			break
