@@ -446,7 +446,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	p("  confirmed\t%d (%d not), latency median / p90 / max: %s", t.Confirmed, t.Unconfirmed, quantText(t.Latency, func(v float64) string { return fmtSeconds(v) }))
 	n := r.Network
 	p("network\t%d messages (%d IHAVE, %d IWANT), %s, %d dropped by partitions, %d sync requests, %d invalid blocks",
-		n.Messages, n.IHaves, n.IWants, fmtBytes(n.Bytes), n.Dropped, n.SyncRequests, n.InvalidBlocks)
+		n.Messages, n.IHaves, n.IWants, FormatBytes(n.Bytes), n.Dropped, n.SyncRequests, n.InvalidBlocks)
 	one := "yes"
 	if !r.Final.OneTip {
 		one = fmt.Sprintf("NO: %d distinct tips", r.Final.Tips)
@@ -528,7 +528,9 @@ func fmtBandwidth(bits float64) string {
 	return fmt.Sprintf("%g bit/s", bits)
 }
 
-func fmtBytes(n int64) string {
+// FormatBytes writes a size in the largest binary unit that keeps it at one
+// or more: 7.00 GiB, 213.00 MiB, 12.50 KiB, 512 B.
+func FormatBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))

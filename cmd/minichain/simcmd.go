@@ -201,7 +201,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		time.Duration(report.EndSeconds*1e9).Round(time.Second), report.EndSeconds/wall.Seconds())
 	live := "no collection ran"
 	if peakHeap > 0 {
-		live = "peak live heap " + formatBytes(int64(peakHeap)) + " (sampled after collections)"
+		live = "peak live heap " + sim.FormatBytes(int64(peakHeap)) + " (sampled after collections)"
 	}
 	fmt.Fprintf(stderr, "memory: %s; %s\n", live, memPolicy)
 	return nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pbnjay/memory"
+
+	"github.com/minichain/minichain/sim"
 )
 
 // memLimitFlag is the simulator's --memory-limit: a soft limit on the Go
@@ -31,7 +33,7 @@ func (f *memLimitFlag) String() string {
 	if f.bytes == 0 {
 		return "off"
 	}
-	return formatBytes(f.bytes)
+	return sim.FormatBytes(f.bytes)
 }
 
 func (f *memLimitFlag) Set(s string) error {
@@ -69,18 +71,6 @@ func parseMemLimit(s string) (int64, error) {
 	return int64(v * mult), nil
 }
 
-// formatBytes writes a size in the largest binary unit that keeps it at one
-// or more: 7.00 GiB, 512.0 MiB.
-func formatBytes(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-	}
-	return fmt.Sprintf("%d B", b)
-}
-
 // applySimMemoryPolicy sets the simulator's garbage collection: GOGC=300
 // unless GOGC is set, and the soft memory limit the flag gives, else
 // GOMEMLIMIT's, else three quarters of the machine's memory (none if that
@@ -113,7 +103,7 @@ func applySimMemoryPolicy(f *memLimitFlag) string {
 	if limit == 0 || limit == math.MaxInt64 {
 		return gc + ", no memory limit"
 	}
-	return gc + ", soft memory limit " + formatBytes(limit)
+	return gc + ", soft memory limit " + sim.FormatBytes(limit)
 }
 
 // machineMemory is the memory the process may use: the machine's, or its
