@@ -128,8 +128,9 @@ fuzz:
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		for try in 1 2; do \
 			echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-			if $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg >$$log 2>&1; then cat $$log; break; fi; \
+			rc=0; $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg >$$log 2>&1 || rc=$$?; \
 			cat $$log; \
+			if [ $$rc = 0 ]; then break; fi; \
 			if [ $$try = 1 ] && grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
 				echo "fuzz $$name: Go's -fuzztime deadline race (golang/go#75804), no failing input: running it again"; continue; fi; \
 			exit 1; \
