@@ -81,6 +81,10 @@ type Config struct {
 	// Progress, if set, is called about every simulated hour with the
 	// simulated time reached.
 	Progress func(now time.Duration, blocks int)
+	// Workers is how many threads run the nodes' events side by side; 0
+	// means one per CPU (GOMAXPROCS). The report is the same for every
+	// count: it changes only how fast the run goes.
+	Workers int
 }
 
 // Defaults are the command's defaults; Nodes, Duration, BlockInterval and
@@ -146,6 +150,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --block-interval %v: want at least 1ms", ErrConfig, c.BlockInterval)
 	case c.Peers < 0:
 		return fmt.Errorf("%w: --peers must not be negative", ErrConfig)
+	case c.Workers < 0:
+		return fmt.Errorf("%w: --workers must not be negative (0: one per CPU)", ErrConfig)
 	case c.Latency < 0:
 		return fmt.Errorf("%w: --latency must not be negative", ErrConfig)
 	case c.Bandwidth < 0 || math.IsNaN(c.Bandwidth) || math.IsInf(c.Bandwidth, 0):

@@ -2,22 +2,33 @@ package sim
 
 import "time"
 
-// event is something that happens at a simulated time. seq orders events of
-// the same time by when they were scheduled, so runs are deterministic.
+// event is something that happens at a simulated time to one node (node
+// >= 0) or to the whole simulation (node < 0: mining, the traffic
+// generator, partitions). Events of the same time are ordered by who
+// scheduled them (origin: the node whose event was running, -1 for the
+// simulation's own events) and that origin's count of events scheduled, a
+// key that does not depend on how many workers run the loop, so every
+// worker count gives the same run.
 type event struct {
-	at  time.Duration
-	seq uint64
-	run func()
+	at     time.Duration
+	origin int32
+	node   int32
+	seq    uint64
+	run    func(*Sim)
 }
 
-// eventQueue is a binary min-heap of events by (at, seq).
+// eventQueue is a binary min-heap of events by (at, origin, seq).
 type eventQueue []event
 
 func (q eventQueue) less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+	a, b := &q[i], &q[j]
+	if a.at != b.at {
+		return a.at < b.at
 	}
-	return q[i].seq < q[j].seq
+	if a.origin != b.origin {
+		return a.origin < b.origin
+	}
+	return a.seq < b.seq
 }
 
 func (q *eventQueue) push(e event) {

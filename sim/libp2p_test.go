@@ -238,11 +238,9 @@ func runSimulator(t *testing.T, adj [][]int, latency time.Duration, bandwidth in
 	s.scripted = true
 	for i, b := range blocks {
 		at := time.Duration(i) * spacing
-		s.at(at, func() {
+		s.at(at, -1, func(s *Sim) {
 			h := b.BlockHash()
-			rec := &blockRecord{hash: h, block: b, miner: 0, height: int32(i + 1), mined: s.now, size: b.SerializeSize()}
-			s.blocks[h] = rec
-			s.blockLog = append(s.blockLog, rec)
+			s.addBlock(b, h, 0, int32(i+1))
 			s.acceptBlock(s.nodes[0], b, h, -1, false)
 		})
 	}

@@ -53,6 +53,9 @@ func newMeshParams() meshParams {
 	}
 }
 
+// gossipStream is mixed into the seed of the nodes' gossip random sources.
+const gossipStream = 0x9e3779b97f4a7c15
+
 // gossipMsg is a message on a topic: a block or a transaction.
 type gossipMsg struct {
 	id    chain.Hash
@@ -179,7 +182,7 @@ func (s *Sim) gossip(n *simNode, from int, m gossipMsg) {
 // and then accepts and relays it.
 func (s *Sim) sendMsg(n *simNode, p int, m gossipMsg) {
 	to := s.nodes[p]
-	s.send(n.id, p, m.size, func() { s.receiveMsg(to, n.id, m) })
+	s.send(n.id, p, m.size, func(s *Sim) { s.receiveMsg(to, n.id, m) })
 }
 
 func (s *Sim) receiveMsg(to *simNode, from int, m gossipMsg) {
@@ -195,7 +198,7 @@ func (s *Sim) receiveMsg(to *simNode, from int, m gossipMsg) {
 			s.countDup(m)
 			return
 		}
-		s.validate(to, s.cfg.Validation.txCost(m.tx, m.size), func() { _, _ = s.acceptTx(to, m.tx, m.id, from) })
+		s.validate(to, s.cfg.Validation.txCost(m.tx, m.size), func(s *Sim) { _, _ = s.acceptTx(to, m.tx, m.id, from) })
 		return
 	}
 	if to.chain.HaveBlock(m.id) || to.validating[m.id] {
@@ -209,7 +212,7 @@ func (s *Sim) receiveMsg(to *simNode, from int, m gossipMsg) {
 		}
 		to.validating[m.id] = true
 	}
-	s.validate(to, cost, func() {
+	s.validate(to, cost, func(s *Sim) {
 		delete(to.validating, m.id)
 		s.acceptBlock(to, m.block, m.id, from, false)
 	})
@@ -246,32 +249,53 @@ func (s *Sim) markSeen(n *simNode, id chain.Hash) {
 }
 
 // spread is how far a message has gone: which nodes have marked it seen
-// at least once, and when the first did. It lets a heartbeat skip asking
-// each IHAVE's receiver about ids every node still holds in its seen cache
-// (Sim.seenEverywhere), the check a profile of 10,000 nodes found taking
-// 13% of the run.
+// at least once, and when the first did. It lets a heartbeat skip the
+// IHAVEs whose receivers hold every id in their seen caches (Sim.cached),
+// which would otherwise be most of the simulation's events. Workers record
+// first marks (seenMark) during a window; the simulation adds them to the
+// spreads between windows (Sim.mergeMarks), so during a window every
+// worker reads the spreads as they were at its start.
 type spread struct {
 	first time.Duration // the first mark, by any node
 	count int           // nodes that marked it
 	nodes []uint64      // bitset of those nodes; nil once all have
 }
 
-// noteSeen records n's first mark of message id in its spread.
+// seenMark is node's first mark of message id, at time at.
+type seenMark struct {
+	id   chain.Hash
+	node int
+	at   time.Duration
+}
+
+// noteSeen records n's first mark of message id, for the spreads.
 func (s *Sim) noteSeen(n *simNode, id chain.Hash) {
-	sp := s.spreads[id]
-	if sp == nil {
-		sp = &spread{first: s.now, nodes: make([]uint64, (len(s.nodes)+63)/64)}
-		s.spreads[id] = sp
+	if sp := s.spreads[id]; sp != nil && sp.nodes == nil {
+		return // every node has marked it
 	}
-	if sp.nodes == nil {
-		return
-	}
-	word, bit := n.id/64, uint64(1)<<(n.id%64)
-	if sp.nodes[word]&bit == 0 {
-		sp.nodes[word] |= bit
-		sp.count++
-		if sp.count == len(s.nodes) {
-			sp.nodes = nil
+	s.marks = append(s.marks, seenMark{id: id, node: n.id, at: s.now})
+}
+
+// mergeMarks adds a window's first marks to the spreads. The result does
+// not depend on the order of the marks.
+func (w *world) mergeMarks(marks []seenMark) {
+	for _, m := range marks {
+		sp := w.spreads[m.id]
+		if sp == nil {
+			sp = &spread{first: m.at, nodes: make([]uint64, (len(w.nodes)+63)/64)}
+			w.spreads[m.id] = sp
+		}
+		sp.first = min(sp.first, m.at)
+		if sp.nodes == nil {
+			continue
+		}
+		word, bit := m.node/64, uint64(1)<<(m.node%64)
+		if sp.nodes[word]&bit == 0 {
+			sp.nodes[word] |= bit
+			sp.count++
+			if sp.count == len(w.nodes) {
+				sp.nodes = nil
+			}
 		}
 	}
 }
@@ -285,8 +309,21 @@ func (s *Sim) seenEverywhere(id chain.Hash) bool {
 	return sp != nil && sp.count == len(s.nodes) && s.now-sp.first <= s.mesh.seenTTL
 }
 
+// cached reports whether node p's seen cache holds id now, as far as the
+// spreads tell at the start of the window: p had marked it, and no mark is
+// older than the cache's lifetime. A false answer may be wrong (p may have
+// marked it since); the IHAVE is then sent and p, on its arrival, asks for
+// nothing (receiveIHave decides from p's own state).
+func (s *Sim) cached(p int, id chain.Hash) bool {
+	sp := s.spreads[id]
+	if sp == nil || s.now-sp.first > s.mesh.seenTTL {
+		return false
+	}
+	return sp.nodes == nil || sp.nodes[p/64]&(uint64(1)<<(p%64)) != 0
+}
+
 // wants reports whether n would ask for message id: it has not seen it
-// and does not have it.
+// and does not have it. Only n's own events call it.
 func (s *Sim) wants(n *simNode, id chain.Hash, topic uint8) bool {
 	if n.g.seen[id] {
 		return false
@@ -305,7 +342,7 @@ func (s *Sim) scheduleHeartbeat(n *simNode) {
 	n.g.beat = true
 	hb := s.mesh.heartbeat
 	k := (s.now-n.g.phase)/hb + 1
-	s.at(n.g.phase+k*hb, func() { s.heartbeat(n) })
+	s.at(n.g.phase+k*hb, n.id, func(s *Sim) { s.heartbeat(n) })
 }
 
 // heartbeat is n's gossip emission: the messages of the last HistoryGossip
@@ -341,9 +378,11 @@ func (s *Sim) heartbeat(n *simNode) {
 }
 
 // emitGossip sends an IHAVE of ids to the peers gossip picks. An IHAVE to
-// a peer that has seen every id already changes nothing there, so its
-// bytes are counted but it is not put through the uplink (the simulation
-// would otherwise spend most of its events on them); the others are sent.
+// a peer whose seen cache holds every id (as the spreads tell: Sim.cached)
+// changes nothing there, so its bytes are counted but it is not put
+// through the uplink (the simulation would otherwise spend most of its
+// events on them); the others are sent. The check reads no other node's
+// state, so workers may run it side by side.
 func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 	var cands []int
 	for _, p := range n.peers {
@@ -353,7 +392,7 @@ func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 	}
 	target := max(s.mesh.dlazy, int(s.mesh.gossipFactor*float64(len(cands))))
 	if len(cands) > target {
-		s.gossipRNG.Shuffle(len(cands), func(a, b int) { cands[a], cands[b] = cands[b], cands[a] })
+		n.rng.Shuffle(len(cands), func(a, b int) { cands[a], cands[b] = cands[b], cands[a] })
 		cands = cands[:target]
 	}
 	size := 8 + ihaveEntrySize*len(ids)
@@ -366,15 +405,16 @@ func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 	}
 	for _, p := range cands {
 		peer := s.nodes[p]
-		var want []chain.Hash
+		useful := false
 		for _, id := range ids {
-			if !nobody && s.wants(peer, id, topic) {
-				want = append(want, id)
+			if !nobody && !s.cached(p, id) {
+				useful = true
+				break
 			}
 		}
 		s.net.ihaves++
-		if len(want) > 0 {
-			s.send(n.id, p, size, func() { s.receiveIHave(peer, n, ids, topic) })
+		if useful {
+			s.send(n.id, p, size, func(s *Sim) { s.receiveIHave(peer, n, ids, topic) })
 		} else if s.isCut(n.id, p) {
 			s.net.dropped++
 		} else {
@@ -396,7 +436,7 @@ func (s *Sim) receiveIHave(n, from *simNode, ids []chain.Hash, topic uint8) {
 		return
 	}
 	s.net.iwants++
-	s.send(n.id, from.id, 8+ihaveEntrySize*len(want), func() { s.serveIWant(from, n.id, want) })
+	s.send(n.id, from.id, 8+ihaveEntrySize*len(want), func(s *Sim) { s.serveIWant(from, n.id, want) })
 }
 
 // serveIWant sends the messages asked for that are still in n's cache.

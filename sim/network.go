@@ -14,7 +14,7 @@ func (s *Sim) isCut(a, b int) bool { return s.cutNow != nil && s.cutNow[a] != s.
 // so a block relayed to six peers reaches all six after six times its
 // transmission time. The message then takes Latency to arrive; deliver runs
 // on arrival unless a partition cut the link meanwhile.
-func (s *Sim) send(from, to int, size int, deliver func()) {
+func (s *Sim) send(from, to int, size int, deliver func(*Sim)) {
 	if s.isCut(from, to) {
 		s.net.dropped++
 		return
@@ -23,19 +23,19 @@ func (s *Sim) send(from, to int, size int, deliver func()) {
 	s.net.messages++
 	s.net.bytes += int64(size)
 	s.inflight++
-	arrive := func() {
-		s.at(s.now+s.links.delay(from, to), func() {
+	arrive := func(s *Sim) {
+		s.at(s.now+s.links.delay(from, to), to, func(s *Sim) {
 			s.inflight--
 			if s.isCut(from, to) {
 				s.net.dropped++
 				return
 			}
-			deliver()
+			deliver(s)
 		})
 	}
 	bw := s.links.upload(from)
 	if bw <= 0 {
-		arrive()
+		arrive(s)
 		return
 	}
 	n := s.nodes[from]
@@ -53,8 +53,8 @@ type uplink struct {
 
 // transfer is a message being sent.
 type transfer struct {
-	bits float64 // still to send
-	done func()  // called when the last bit has left
+	bits float64    // still to send
+	done func(*Sim) // called when the last bit has left
 }
 
 // advance brings the remaining bits up to now: each active transfer got an
@@ -85,7 +85,7 @@ func (s *Sim) scheduleUplink(n *simNode) {
 	bw := s.links.upload(n.id)
 	wait := time.Duration(math.Ceil(max(least, 0) * float64(len(u.active)) / bw * 1e9))
 	v := u.version
-	s.at(s.now+wait, func() {
+	s.at(s.now+wait, n.id, func(s *Sim) {
 		if v != u.version {
 			return // the set of transfers changed; a newer event stands
 		}
@@ -104,7 +104,7 @@ func (s *Sim) scheduleUplink(n *simNode) {
 		}
 		u.active = keep
 		for _, t := range finished {
-			t.done()
+			t.done(s)
 		}
 		s.scheduleUplink(n)
 	})

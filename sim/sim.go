@@ -40,7 +40,32 @@ const (
 var Epoch = time.Unix(int64(chain.RegtestParams.GenesisBlock.Header.Timestamp), 0).UTC().Add(24 * time.Hour)
 
 // Sim is one simulation. New sets it up; Run runs it once.
+//
+// The *Sim New returns is the simulation's own context, which runs the
+// events of the whole network (mining, the traffic generator, partitions);
+// Run adds one context per worker, which runs the events of its share of
+// the nodes (see parallel.go). Every context shares the world; the fields
+// below it are the context's own.
 type Sim struct {
+	*world
+
+	now       time.Duration // the time of the event running in this context
+	running   int           // the node whose event runs here; -1: the simulation's
+	wid       int           // the worker's index; -1: the simulation's context
+	queue     eventQueue    // events of this worker's nodes, or the simulation's own
+	out       [][]event     // events for other workers' nodes, by worker, until the window ends
+	windowEnd time.Duration // the end of the window the worker runs
+	inflight  int           // messages and validations in flight (a share of the total)
+	failed    error         // the first internal error; stops the run
+	net       netStats
+	reorgs    []reorgRecord
+	arrivals  []blockArrival
+	marks     []seenMark // first marks of messages in this window (mesh mode)
+}
+
+// world is what every context of a simulation shares. During a window
+// workers only read it; the simulation's context writes it between windows.
+type world struct {
 	cfg    Config
 	params *chain.Params
 	shares []float64
@@ -48,13 +73,16 @@ type Sim struct {
 	sigs   *chain.SigCache
 	stores *sharedstore.Pool // every node's chain store, sharing structure
 
-	now      time.Duration
-	seq      uint64
-	queue    eventQueue
-	inflight int   // network messages in flight
-	failed   error // the first internal error; stops the run
+	seq      uint64 // the simulation context's count of events scheduled
 	ran      bool
 	scripted bool // tests inject the blocks: no mining, no traffic
+
+	global  *Sim   // the simulation's context
+	workers []*Sim // the workers' contexts (Run)
+	window  time.Duration
+	// inGlobal is true while the simulation's context runs (and before
+	// Run): the nodes' clocks then read its time.
+	inGlobal bool
 
 	nodes       []*simNode
 	sides       [][]uint8 // sides[i][node]: side of the node in partition i
@@ -65,14 +93,11 @@ type Sim struct {
 	blocks      map[chain.Hash]*blockRecord
 	blockLog    []*blockRecord
 	setupBlocks int // mined by node 0 before time 0 (mineSetup)
-	reorgs      []reorgRecord
 	gen         *txGen
-	net         netStats
 
-	mesh      meshParams
-	spreads   map[chain.Hash]*spread // mesh mode: how far each message went
-	gossipRNG *rand.Rand
-	links     *links // latencies and uploads
+	mesh    meshParams
+	spreads map[chain.Hash]*spread // mesh mode: how far each message went, as of the last window
+	links   *links                 // latencies and uploads
 }
 
 // simNode is one node: a real chain and mempool, plus what the model keeps
@@ -92,6 +117,8 @@ type simNode struct {
 	g          gossipNode                   // gossipsub state (mesh mode)
 	busyUntil  time.Duration                // the node's CPU is validating until then
 	validating map[chain.Hash]bool          // blocks being validated
+	seq        uint64                       // events the node's events scheduled (their order key)
+	rng        *rand.Rand                   // the node's gossip choices (mesh mode)
 }
 
 // blockRecord is what the simulator knows of a mined block.
@@ -102,7 +129,7 @@ type blockRecord struct {
 	height   int32
 	mined    time.Duration
 	size     int
-	txids    []chain.Hash // computed on first use (Sim.txids)
+	txids    []chain.Hash // computed when it is mined (Sim.addBlock)
 	arrivals []arrival    // each node that accepted it, in order of time
 }
 
@@ -110,6 +137,13 @@ type blockRecord struct {
 type arrival struct {
 	node  int
 	delay time.Duration
+}
+
+// blockArrival is an arrival a worker recorded, added to its block's
+// record when the run ends.
+type blockArrival struct {
+	rec *blockRecord
+	arrival
 }
 
 type reorgRecord struct {
@@ -138,16 +172,18 @@ func New(cfg Config) (*Sim, error) {
 	// sharing it changes no verdict, and the simulation verifies each
 	// signature once instead of twice per node.
 	expected := cfg.TxRate*cfg.Duration.Seconds()*1.2 + 10_000
-	s := &Sim{
-		sigs:    chain.NewSigCache(int(min(expected, 4_000_000))),
-		stores:  sharedstore.NewPool(),
-		cfg:     cfg,
-		params:  chain.RegtestParams,
-		shares:  cfg.shares(),
-		mineRNG: rand.New(rand.NewPCG(cfg.Seed, 1)),
-		txRNG:   rand.New(rand.NewPCG(cfg.Seed, 2)),
-		blocks:  make(map[chain.Hash]*blockRecord),
-	}
+	s := &Sim{world: &world{
+		sigs:     chain.NewSigCache(int(min(expected, 4_000_000))),
+		stores:   sharedstore.NewPool(),
+		cfg:      cfg,
+		params:   chain.RegtestParams,
+		shares:   cfg.shares(),
+		mineRNG:  rand.New(rand.NewPCG(cfg.Seed, 1)),
+		txRNG:    rand.New(rand.NewPCG(cfg.Seed, 2)),
+		blocks:   make(map[chain.Hash]*blockRecord),
+		inGlobal: true,
+	}, running: -1, wid: -1}
+	s.global = s
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s.drained = ctx
@@ -197,7 +233,11 @@ func New(cfg Config) (*Sim, error) {
 			n.g.mesh = meshes[i]
 			n.g.phase = time.Duration(meshRNG.Int64N(int64(s.mesh.heartbeat)))
 		}
-		s.gossipRNG = rand.New(rand.NewPCG(cfg.Seed, 5))
+		for _, n := range s.nodes {
+			// One stream per node, so that a node's choices do not
+			// depend on which other nodes' events ran before.
+			n.rng = rand.New(rand.NewPCG(cfg.Seed^gossipStream, uint64(n.id)))
+		}
 	}
 	return s, nil
 }
@@ -211,18 +251,21 @@ func (s *Sim) newNode(id int, peers []int, db *sharedstore.Store) (*simNode, err
 	if err != nil {
 		return nil, err
 	}
-	pool, err := mempool.New(mempool.Config{Params: s.params, Chain: c, Now: s.clock, SigCache: s.sigs})
-	if err != nil {
-		return nil, err
-	}
 	var seed [8]byte
 	binary.BigEndian.PutUint64(seed[:], uint64(id))
 	pkh := chain.Hash160(append([]byte("minichain sim miner "), seed[:]...))
-	return &simNode{
-		id: id, db: db, chain: c, pool: pool, sub: c.Subscribe(0), follow: mempool.NewFollower(pool), peers: peers,
+	n := &simNode{
+		id: id, db: db, chain: c, sub: c.Subscribe(0), peers: peers,
 		payTo:     chain.PayToPubKeyHashScript(pkh),
 		requested: make(map[chain.Hash]time.Duration),
-	}, nil
+	}
+	w := s.world
+	pool, err := mempool.New(mempool.Config{Params: s.params, Chain: c, Now: func() time.Time { return w.clockOf(n) }, SigCache: s.sigs})
+	if err != nil {
+		return nil, err
+	}
+	n.pool, n.follow = pool, mempool.NewFollower(pool)
+	return n, nil
 }
 
 // Close releases the nodes' subscriptions. The chains live in memory and
@@ -236,10 +279,29 @@ func (s *Sim) Close() {
 // clock is the wall-clock time of the current simulated instant.
 func (s *Sim) clock() time.Time { return Epoch.Add(s.now) }
 
-// at schedules fn at simulated time t.
-func (s *Sim) at(t time.Duration, fn func()) {
-	s.seq++
-	s.queue.push(event{at: t, seq: s.seq, run: fn})
+// clockOf is the wall-clock time for node n's chain and mempool: the time
+// of the event running on n's worker, or of the simulation's context while
+// that runs.
+func (w *world) clockOf(n *simNode) time.Time {
+	if w.inGlobal || len(w.workers) == 0 {
+		return Epoch.Add(w.global.now)
+	}
+	return Epoch.Add(w.workers[n.id%len(w.workers)].now)
+}
+
+// at schedules fn at simulated time t for node (-1: the simulation's own
+// event, which only the simulation's context schedules).
+func (s *Sim) at(t time.Duration, node int, fn func(*Sim)) {
+	e := event{at: t, origin: int32(s.running), node: int32(node), run: fn}
+	if s.running < 0 {
+		s.world.seq++
+		e.seq = s.world.seq
+	} else {
+		n := s.nodes[s.running]
+		n.seq++
+		e.seq = n.seq
+	}
+	s.schedule(e)
 }
 
 // fail records the first internal error; the run stops after the current
@@ -250,50 +312,11 @@ func (s *Sim) fail(err error) {
 	}
 }
 
-// Run runs the simulation to its end and returns the report. It can be
-// called once. ctx stops it early, with ctx's error.
-func (s *Sim) Run(ctx context.Context) (*Report, error) {
-	if s.ran {
-		return nil, errors.New("sim: Run called twice")
-	}
-	s.ran = true
-	defer s.Close()
-	for i, p := range s.cfg.Partitions {
-		s.at(p.Start, func() { s.cutNow = s.sides[i] })
-		s.at(p.Heal, func() { s.heal(s.sides[i]) })
-	}
-	if !s.scripted {
-		s.scheduleMining()
-		s.gen.start()
-	}
-	end := s.cfg.Duration + s.cfg.Settle
-	nextProgress := progressEvery
-	for n := 0; len(s.queue) > 0; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		ev := s.queue.pop()
-		if ev.at > end {
-			break
-		}
-		s.now = ev.at
-		for s.cfg.Progress != nil && s.now >= nextProgress {
-			s.cfg.Progress(nextProgress, len(s.blockLog))
-			nextProgress += progressEvery
-		}
-		ev.run()
-		if s.failed != nil {
-			return nil, s.failed
-		}
-	}
-	return s.report(), nil
-}
-
 // ---- mining ----
 
 func (s *Sim) scheduleMining() {
 	gap := s.mineRNG.ExpFloat64() * float64(s.cfg.BlockInterval)
-	s.at(s.now+time.Duration(math.Round(gap)), s.mineBlock)
+	s.at(s.now+time.Duration(math.Round(gap)), -1, (*Sim).mineBlock)
 }
 
 // settled reports whether mining may stop: past the duration, with the
@@ -305,7 +328,7 @@ func (s *Sim) settled() bool {
 	if s.now >= s.cfg.Duration+s.cfg.Settle {
 		return true
 	}
-	return s.inflight == 0 && s.agreed()
+	return s.inflightTotal() == 0 && s.agreed()
 }
 
 // agreed reports whether every node has the same tip.
@@ -350,13 +373,23 @@ func (s *Sim) mineBlock() {
 		return
 	}
 	h := b.BlockHash()
-	rec := &blockRecord{hash: h, block: b, miner: m, height: height, mined: s.now, size: b.SerializeSize()}
-	s.blocks[h] = rec
-	s.blockLog = append(s.blockLog, rec)
+	rec := s.addBlock(b, h, m, height)
 	s.acceptBlock(n, b, h, -1, false)
 	if !n.chain.HaveBlock(h) {
 		s.fail(fmt.Errorf("sim: node %d rejected the block it mined at height %d", m, rec.height))
 	}
+}
+
+// addBlock records a block mined now, with its transaction ids (computed
+// here, once: workers only read the record).
+func (s *Sim) addBlock(b *chain.Block, h chain.Hash, miner int, height int32) *blockRecord {
+	rec := &blockRecord{hash: h, block: b, miner: miner, height: height, mined: s.now, size: b.SerializeSize()}
+	for _, tx := range b.Transactions {
+		rec.txids = append(rec.txids, tx.TxHash())
+	}
+	s.blocks[h] = rec
+	s.blockLog = append(s.blockLog, rec)
+	return rec
 }
 
 // buildBlock is node n finding a block on its tip: a template from its
@@ -444,7 +477,7 @@ func (s *Sim) acceptBlock(n *simNode, b *chain.Block, h chain.Hash, from int, vi
 	for _, blk := range accepted {
 		bh := blk.BlockHash()
 		if rec := s.blocks[bh]; rec != nil {
-			rec.arrivals = append(rec.arrivals, arrival{node: n.id, delay: s.now - rec.mined})
+			s.arrivals = append(s.arrivals, blockArrival{rec, arrival{node: n.id, delay: s.now - rec.mined}})
 		}
 		if !viaSync {
 			s.relayBlock(n, blk, bh, from)
@@ -497,7 +530,7 @@ func (s *Sim) requestBlocks(n *simNode, peer int, want chain.Hash) {
 	s.net.syncRequests++
 	loc := n.chain.BlockLocator()
 	server := s.nodes[peer]
-	s.send(n.id, peer, 8+32*len(loc)+32, func() { s.serveBlocks(server, n.id, loc, want) })
+	s.send(n.id, peer, 8+32*len(loc)+32, func(s *Sim) { s.serveBlocks(server, n.id, loc, want) })
 }
 
 // serveBlocks answers a sync request: the blocks from the last one the
@@ -530,7 +563,7 @@ func (s *Sim) serveBlocks(server *simNode, to int, loc []chain.Hash, want chain.
 		size += b.SerializeSize()
 	}
 	peer := s.nodes[to]
-	s.send(server.id, to, size, func() { s.receiveBlocks(peer, server.id, blocks, want) })
+	s.send(server.id, to, size, func(s *Sim) { s.receiveBlocks(peer, server.id, blocks, want) })
 }
 
 // storedBlock returns block h if the server's chain holds it. Blocks are
@@ -559,7 +592,7 @@ func (s *Sim) receiveBlocks(n *simNode, from int, blocks []*chain.Block, want ch
 			}
 		}
 	}
-	s.validate(n, cost, func() { s.connectSynced(n, from, blocks, want) })
+	s.validate(n, cost, func(s *Sim) { s.connectSynced(n, from, blocks, want) })
 }
 
 // connectSynced processes a sync reply once it is validated.
@@ -589,7 +622,7 @@ func (s *Sim) sendStatus(n *simNode, p int) {
 	best := n.chain.BestSnapshot()
 	tip, work := best.Hash, best.WorkSum
 	peer := s.nodes[p]
-	s.send(n.id, p, statusSize, func() { s.receiveStatus(peer, n.id, tip, work) })
+	s.send(n.id, p, statusSize, func(s *Sim) { s.receiveStatus(peer, n.id, tip, work) })
 }
 
 func (s *Sim) receiveStatus(n *simNode, from int, tip chain.Hash, work *big.Int) {
@@ -635,7 +668,7 @@ func (s *Sim) sendMempool(n *simNode, p int) {
 		size += d.Size
 	}
 	peer := s.nodes[p]
-	s.send(n.id, p, size, func() {
+	s.send(n.id, p, size, func(s *Sim) {
 		for _, d := range descs {
 			_, _ = s.acceptTx(peer, d.Tx, d.TxID, n.id)
 		}

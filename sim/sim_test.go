@@ -141,8 +141,8 @@ func TestSmall(t *testing.T) {
 }
 
 // TestDeterministic: the same seed and config give the same report and
-// plots, byte for byte, in either gossip mode; another seed gives another
-// run.
+// plots, byte for byte, in either gossip mode and with one, two or three
+// workers running the event loop; another seed gives another run.
 func TestDeterministic(t *testing.T) {
 	for _, mode := range []string{GossipMesh, GossipFlood} {
 		t.Run(mode, func(t *testing.T) {
@@ -151,13 +151,17 @@ func TestDeterministic(t *testing.T) {
 				Latency: 200 * time.Millisecond, Bandwidth: 1e6, TxRate: 0.1, Seed: 42, Gossip: mode,
 				Partitions: []Partition{{Start: 30 * time.Minute, Heal: time.Hour, Fraction: 0.3}},
 			}
+			cfg.Workers = 1
 			_, a := run(t, cfg)
-			_, b := run(t, cfg)
-			if !bytes.Equal(a.JSON(), b.JSON()) {
-				t.Fatalf("same seed, different reports:\n%s\n---\n%s", a.JSON(), b.JSON())
-			}
-			if !bytes.Equal(a.PropagationSVG(), b.PropagationSVG()) || !bytes.Equal(a.StaleSVG(), b.StaleSVG()) {
-				t.Fatal("same seed, different plots")
+			for _, workers := range []int{1, 2, 3} {
+				cfg.Workers = workers
+				_, b := run(t, cfg)
+				if !bytes.Equal(a.JSON(), b.JSON()) {
+					t.Fatalf("same seed, %d workers, different reports:\n%s\n---\n%s", workers, a.JSON(), b.JSON())
+				}
+				if !bytes.Equal(a.PropagationSVG(), b.PropagationSVG()) || !bytes.Equal(a.StaleSVG(), b.StaleSVG()) {
+					t.Fatalf("same seed, %d workers, different plots", workers)
+				}
 			}
 			if (mode == GossipMesh) != (a.Network.IHaves > 0) {
 				t.Fatalf("%s mode sent %d IHAVEs", mode, a.Network.IHaves)
@@ -168,6 +172,38 @@ func TestDeterministic(t *testing.T) {
 				t.Fatal("seeds 42 and 43 gave the same report")
 			}
 		})
+	}
+}
+
+// TestWorkersSameRun runs one network with one worker and with three, under
+// the race detector too: the reports are the same bytes, and the workers
+// touch nothing they share without the window's order (a data race fails
+// it under -race).
+func TestWorkersSameRun(t *testing.T) {
+	cfg := Config{Nodes: 10, Duration: 40 * time.Minute, BlockInterval: 4 * time.Minute, Peers: 3,
+		Latency: 80 * time.Millisecond, Bandwidth: 2e6, TxRate: 0.3, Seed: 5,
+		Partitions: []Partition{{Start: 10 * time.Minute, Heal: 20 * time.Minute, Fraction: 0.4}}}
+	var reports [][]byte
+	for _, workers := range []int{1, 3} {
+		cfg.Workers = workers
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.workers) != workers {
+			t.Fatalf("Workers %d ran %d workers", workers, len(s.workers))
+		}
+		if r.Txs.Sent == 0 || r.Blocks.Mined == 0 || r.Network.IHaves == 0 {
+			t.Fatalf("too little happened to compare: %s", r.JSON())
+		}
+		reports = append(reports, r.JSON())
+	}
+	if !bytes.Equal(reports[0], reports[1]) {
+		t.Fatalf("one worker and three gave different reports:\n%s\n---\n%s", reports[0], reports[1])
 	}
 }
 
@@ -330,20 +366,22 @@ func TestEventOrder(t *testing.T) {
 	var q eventQueue
 	var seq uint64
 	var got []int
-	add := func(at time.Duration, id int) {
+	add := func(at time.Duration, origin int32, id int) {
 		seq++
-		q.push(event{at: at, seq: seq, run: func() { got = append(got, id) }})
+		q.push(event{at: at, origin: origin, seq: seq, run: func(*Sim) { got = append(got, id) }})
 	}
-	add(3, 0)
-	add(1, 1)
-	add(2, 2)
-	add(1, 3)
-	add(0, 4)
-	add(2, 5)
+	add(3, 0, 0)
+	add(1, 5, 1)
+	add(2, 0, 2)
+	add(1, 5, 3)
+	add(0, 0, 4)
+	add(2, 0, 5)
+	add(1, -1, 6) // the simulation's own events come first among their time's
+	add(1, 2, 7)  // then by origin, then by the origin's count
 	for len(q) > 0 {
-		q.pop().run()
+		q.pop().run(nil)
 	}
-	want := []int{4, 1, 3, 2, 5, 0}
+	want := []int{4, 6, 7, 1, 3, 2, 5, 0}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("order %v, want %v", got, want)
@@ -351,8 +389,9 @@ func TestEventOrder(t *testing.T) {
 	}
 }
 
-// TestEventQueueRandom: the heap pops any mix of times and sequence numbers
-// in (at, seq) order, also when pushes and pops interleave.
+// TestEventQueueRandom: the heap pops any mix of times, origins and
+// sequence numbers in (at, origin, seq) order, also when pushes and pops
+// interleave.
 func TestEventQueueRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	var q eventQueue
@@ -362,22 +401,28 @@ func TestEventQueueRandom(t *testing.T) {
 	for i := 0; i < 20000; i++ {
 		if len(q) == 0 || r.IntN(3) > 0 {
 			seq++
-			at := last.at + time.Duration(r.IntN(50)) // never before what was popped
-			q.push(event{at: at, seq: seq})
+			at := last.at + 1 + time.Duration(r.IntN(20)) // after what was popped; ties among the pushed
+			q.push(event{at: at, origin: int32(r.IntN(5)) - 1, seq: seq})
 			continue
 		}
 		e := q.pop()
-		if popped > 0 && (e.at < last.at || e.at == last.at && e.seq < last.seq) {
-			t.Fatalf("pop %d: (%v, %d) after (%v, %d)", popped, e.at, e.seq, last.at, last.seq)
+		if popped > 0 && before(e, last) {
+			t.Fatalf("pop %d: (%v, %d, %d) after (%v, %d, %d)", popped, e.at, e.origin, e.seq, last.at, last.origin, last.seq)
 		}
 		last = e
 		popped++
 	}
 	for len(q) > 0 {
 		e := q.pop()
-		if e.at < last.at || e.at == last.at && e.seq < last.seq {
-			t.Fatalf("drain: (%v, %d) after (%v, %d)", e.at, e.seq, last.at, last.seq)
+		if before(e, last) {
+			t.Fatalf("drain: (%v, %d, %d) after (%v, %d, %d)", e.at, e.origin, e.seq, last.at, last.origin, last.seq)
 		}
 		last = e
 	}
+}
+
+// before reports whether a's key is less than b's.
+func before(a, b event) bool {
+	q := eventQueue{a, b}
+	return q.less(0, 1)
 }

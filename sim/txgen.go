@@ -87,7 +87,7 @@ func (g *txGen) start() {
 	if g.s.cfg.TxRate <= 0 {
 		return
 	}
-	g.s.at(0, g.scheduleNext)
+	g.s.at(0, -1, func(*Sim) { g.scheduleNext() })
 }
 
 // fund splits the faucet's coin among the users, before time 0, through
@@ -181,7 +181,7 @@ func (g *txGen) scheduleNext() {
 	if t >= g.s.cfg.Duration {
 		return
 	}
-	g.s.at(t, func() {
+	g.s.at(t, -1, func(*Sim) {
 		g.pay()
 		g.scheduleNext()
 	})

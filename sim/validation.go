@@ -112,34 +112,28 @@ func (v ValidationCost) blockCost(n *simNode, b *chain.Block, size int, txids []
 	return cost
 }
 
-// txids returns the transaction ids of a block the simulation knows,
-// computed once per block.
+// txids returns the transaction ids of a block the simulation knows
+// (computed when it was mined).
 func (s *Sim) txids(h chain.Hash) []chain.Hash {
-	rec := s.blocks[h]
-	if rec == nil {
-		return nil
+	if rec := s.blocks[h]; rec != nil {
+		return rec.txids
 	}
-	if rec.txids == nil {
-		for _, tx := range rec.block.Transactions {
-			rec.txids = append(rec.txids, tx.TxHash())
-		}
-	}
-	return rec.txids
+	return nil
 }
 
 // validate runs fn once n has spent cost validating: n's CPU takes one
 // thing at a time, so the work starts when what came before is done. A
 // zero cost runs fn at once.
-func (s *Sim) validate(n *simNode, cost time.Duration, fn func()) {
+func (s *Sim) validate(n *simNode, cost time.Duration, fn func(*Sim)) {
 	if cost <= 0 {
-		fn()
+		fn(s)
 		return
 	}
 	n.busyUntil = max(n.busyUntil, s.now) + cost
 	s.inflight++
-	s.at(n.busyUntil, func() {
+	s.at(n.busyUntil, n.id, func(s *Sim) {
 		s.inflight--
-		fn()
+		fn(s)
 	})
 }
 

@@ -110,6 +110,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&parts, "partition", "split the network at START and heal it at HEAL: START-HEAL[@FRACTION], e.g. 2h-3h or 30m-90m@0.3 (repeatable)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed and flags give the same report")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "after --duration, mine on for at most this long until every node agrees on the tip")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "threads running the nodes' events side by side (0: one per CPU); the report is the same for any number")
 	network := fs.String("network", "", "JSON file of a heterogeneous network: regions, latency matrix, per-node bandwidth distribution (replaces --latency and --bandwidth; see docs/SIMULATION.md)")
 	out := fs.String("out", "", "directory to write report.json, propagation.svg and stale.svg into")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
