@@ -157,6 +157,7 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 			if s.failed != nil {
 				return nil, s.failed
 			}
+			s.flushMarks() // a miner's mark of its block, a payer's node's of its transaction
 			continue
 		}
 		wend := t0 + max(s.window, 1)
@@ -228,13 +229,19 @@ func (s *Sim) endWindow() error {
 			clear(evs)
 			w.out[j] = evs[:0]
 		}
-		if len(w.marks) > 0 {
-			s.mergeMarks(w.marks)
-			clear(w.marks)
-			w.marks = w.marks[:0]
-		}
+		w.flushMarks()
 	}
 	return nil
+}
+
+// flushMarks adds the context's first marks to the spreads. Called
+// between windows.
+func (s *Sim) flushMarks() {
+	if len(s.marks) > 0 {
+		s.mergeMarks(s.marks)
+		clear(s.marks)
+		s.marks = s.marks[:0]
+	}
 }
 
 // inflightTotal is the number of messages and validations in flight in

@@ -200,6 +200,14 @@ func TestWorkersSameRun(t *testing.T) {
 		if r.Txs.Sent == 0 || r.Blocks.Mined == 0 || r.Network.IHaves == 0 {
 			t.Fatalf("too little happened to compare: %s", r.JSON())
 		}
+		// The marks made by the simulation's own events reach the
+		// spreads too: every miner marked its block.
+		for _, rec := range s.blockLog {
+			sp := s.spreads[rec.hash]
+			if sp == nil || sp.nodes != nil && sp.nodes[rec.miner/64]&(1<<(rec.miner%64)) == 0 {
+				t.Fatalf("%d workers: the spread of block %d lacks its miner's mark", workers, rec.height)
+			}
+		}
 		reports = append(reports, r.JSON())
 	}
 	if !bytes.Equal(reports[0], reports[1]) {
