@@ -112,7 +112,8 @@ race:
 
 # sim runs the simulator's long tests (the stale-rate physics, determinism,
 # a partitioned 20-node network), which skip under -race: the race detector
-# slows its one-goroutine event loop twenty-fold. The cross-check against
+# slows its event loop twenty-fold (TestSmall and TestWorkersSameRun run the
+# parallel loop under -race in make test). The cross-check against
 # libp2p in testing/synctest (flood and mesh) runs here too: under -race Go's runtime crashes
 # in it now and then.
 sim:

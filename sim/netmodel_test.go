@@ -89,3 +89,37 @@ func TestNetworkModelErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMinDelayBoundsEveryLink: the parallel event loop's window, the
+// shortest latency a link can have, is no longer than any link's delay
+// (jitter included), and not much shorter than the shortest one drawn.
+func TestMinDelayBoundsEveryLink(t *testing.T) {
+	m := &NetworkModel{
+		Regions:   []Region{{Name: "a", Share: 1}, {Name: "b", Share: 1}, {Name: "c", Share: 1}},
+		LatencyMs: [][]float64{{12.3, 80, 150}, {80, 7.7, 60}, {150, 60, 30}},
+		Jitter:    0.25,
+	}
+	if err := m.check(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	l := newLinks(Config{Nodes: n, Network: m, Seed: 4}, rand.New(rand.NewPCG(4, 6)))
+	w := l.minDelay()
+	shortest := time.Duration(math.MaxInt64)
+	for a := 0; a < n; a++ {
+		for b := a + 1; b < n; b++ {
+			d := l.delay(a, b)
+			if d < w {
+				t.Fatalf("link %d-%d: delay %v below the window %v", a, b, d, w)
+			}
+			shortest = min(shortest, d)
+		}
+	}
+	if w <= 0 || shortest-w > 100*time.Microsecond {
+		t.Fatalf("window %v, shortest link %v: the window should be just below it", w, shortest)
+	}
+	uniform := newLinks(Config{Nodes: 3, Latency: 40 * time.Millisecond}, rand.New(rand.NewPCG(1, 6)))
+	if got := uniform.minDelay(); got != 40*time.Millisecond {
+		t.Fatalf("uniform links: window %v, want the latency", got)
+	}
+}

@@ -2,7 +2,7 @@
 
 package sim
 
-// raceEnabled is true under the race detector, which slows the
-// single-threaded event loop twenty-fold; the long simulations then skip,
-// and run in make test's pass without it (make sim).
+// raceEnabled is true under the race detector, which slows the event loop
+// twenty-fold; the long simulations then skip, and run in make test's pass
+// without it (make sim).
 const raceEnabled = true

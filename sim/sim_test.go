@@ -13,7 +13,7 @@ import (
 func run(t *testing.T, cfg Config) (*Sim, *Report) {
 	t.Helper()
 	if raceEnabled {
-		t.Skip("simulations run without the race detector (make sim), which slows the one-goroutine event loop twenty-fold")
+		t.Skip("simulations run without the race detector (make sim), which slows the event loop twenty-fold")
 	}
 	s, err := New(cfg)
 	if err != nil {
@@ -212,6 +212,24 @@ func TestWorkersSameRun(t *testing.T) {
 	}
 	if !bytes.Equal(reports[0], reports[1]) {
 		t.Fatalf("one worker and three gave different reports:\n%s\n---\n%s", reports[0], reports[1])
+	}
+}
+
+// TestZeroLatencyOneWorker: with links of no latency there is no window in
+// which nodes cannot affect each other, so the loop runs one worker
+// whatever was asked, and the run still completes.
+func TestZeroLatencyOneWorker(t *testing.T) {
+	s, err := New(Config{Nodes: 6, Duration: 30 * time.Minute, BlockInterval: 5 * time.Minute, Peers: 2,
+		TxRate: 0.05, Seed: 2, Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.workers) != 1 || !r.Final.OneTip || r.Blocks.Mined == 0 {
+		t.Fatalf("%d workers; report %s", len(s.workers), r.JSON())
 	}
 }
 
