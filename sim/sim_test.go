@@ -10,11 +10,18 @@ import (
 	"time"
 )
 
+// run runs a long simulation: skipped under the race detector.
 func run(t *testing.T, cfg Config) (*Sim, *Report) {
 	t.Helper()
 	if raceEnabled {
 		t.Skip("simulations run without the race detector (make sim), which slows the event loop twenty-fold")
 	}
+	return simulate(t, cfg)
+}
+
+// simulate runs a simulation small enough for the race detector too.
+func simulate(t *testing.T, cfg Config) (*Sim, *Report) {
+	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -186,14 +193,7 @@ func TestWorkersSameRun(t *testing.T) {
 	var reports [][]byte
 	for _, workers := range []int{1, 3} {
 		cfg.Workers = workers
-		s, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := s.Run(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, r := simulate(t, cfg)
 		if len(s.workers) != workers {
 			t.Fatalf("Workers %d ran %d workers", workers, len(s.workers))
 		}
@@ -219,15 +219,8 @@ func TestWorkersSameRun(t *testing.T) {
 // which nodes cannot affect each other, so the loop runs one worker
 // whatever was asked, and the run still completes.
 func TestZeroLatencyOneWorker(t *testing.T) {
-	s, err := New(Config{Nodes: 6, Duration: 30 * time.Minute, BlockInterval: 5 * time.Minute, Peers: 2,
+	s, r := simulate(t, Config{Nodes: 6, Duration: 30 * time.Minute, BlockInterval: 5 * time.Minute, Peers: 2,
 		TxRate: 0.05, Seed: 2, Workers: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(s.workers) != 1 || !r.Final.OneTip || r.Blocks.Mined == 0 {
 		t.Fatalf("%d workers; report %s", len(s.workers), r.JSON())
 	}
