@@ -41,7 +41,24 @@ func (s *Sim) send(from, to int, size int, deliver func(*Sim)) {
 	n := s.nodes[from]
 	n.up.advance(s.now, bw)
 	n.up.active = append(n.up.active, &transfer{bits: float64(size) * 8, done: arrive})
-	s.scheduleUplink(n)
+	if !n.up.dirty {
+		// The completion is scheduled once the event that sends ends
+		// (flushUplinks): a relay to six peers schedules one, not six of
+		// which five would be stale.
+		n.up.dirty = true
+		s.dirty = append(s.dirty, n)
+	}
+}
+
+// flushUplinks schedules the next completion of every uplink the event
+// that just ran sent on. The loop calls it after every event.
+func (s *Sim) flushUplinks() {
+	for _, n := range s.dirty {
+		n.up.dirty = false
+		s.scheduleUplink(n)
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
 }
 
 // uplink is a node's upload link shared by its transfers in progress.
@@ -49,6 +66,7 @@ type uplink struct {
 	active  []*transfer
 	last    time.Duration // when the transfers' remaining bits were last updated
 	version uint64        // invalidates completion events scheduled before a change
+	dirty   bool          // transfers were added by the running event (Sim.flushUplinks)
 }
 
 // transfer is a message being sent.

@@ -154,6 +154,7 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 			ev := s.queue.pop()
 			s.now = ev.at
 			ev.run(s)
+			s.flushUplinks()
 			if s.failed != nil {
 				return nil, s.failed
 			}
@@ -208,6 +209,7 @@ func (w *Sim) runWindow(end time.Duration) {
 		w.now = ev.at
 		w.running = int(ev.node)
 		ev.run(w)
+		w.flushUplinks()
 	}
 	w.running = -1
 }

@@ -61,6 +61,7 @@ type Sim struct {
 	reorgs    []reorgRecord
 	arrivals  []blockArrival
 	marks     []seenMark // first marks of messages in this window (mesh mode)
+	dirty     []*simNode // nodes whose uplinks the running event sent on
 }
 
 // world is what every context of a simulation shares. During a window
