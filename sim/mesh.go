@@ -384,12 +384,13 @@ func (s *Sim) heartbeat(n *simNode) {
 // events on them); the others are sent. The check reads no other node's
 // state, so workers may run it side by side.
 func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
-	var cands []int
+	cands := s.cands[:0] // the context's scratch: no event keeps it
 	for _, p := range n.peers {
 		if _, in := slices.BinarySearch(n.g.mesh[topic], p); !in {
 			cands = append(cands, p)
 		}
 	}
+	s.cands = cands
 	target := max(s.mesh.dlazy, int(s.mesh.gossipFactor*float64(len(cands))))
 	if len(cands) > target {
 		n.rng.Shuffle(len(cands), func(a, b int) { cands[a], cands[b] = cands[b], cands[a] })

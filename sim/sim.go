@@ -62,6 +62,7 @@ type Sim struct {
 	arrivals  []blockArrival
 	marks     []seenMark // first marks of messages in this window (mesh mode)
 	dirty     []*simNode // nodes whose uplinks the running event sent on
+	cands     []int      // scratch for emitGossip's IHAVE candidates
 }
 
 // world is what every context of a simulation shares. During a window
