@@ -17,22 +17,27 @@
 //     block takes longer and a node relaying to many peers sends the last
 //     copy later than the first. The rules follow package p2p: a node
 //     relays a block or a transaction only after validating it, and pushes
-//     it to every peer but the one it came from (gossip); a block whose
+//     it to its gossipsub mesh (or, in flood mode, to every peer) but the
+//     one it came from, with lazy IHAVE/IWANT to others; a block whose
 //     parent is unknown makes the node ask the sender for the missing
 //     blocks (a block locator, as the sync protocol sends); a node whose tip
 //     moved by such a sync announces its tip, and peers that lack it sync
 //     from it; when a partition heals, the nodes on each cut link exchange
 //     tips and mempools, as reconnecting peers do.
 //
-// Validation takes no simulated time (as in testing/synctest, where the
-// cross-check against the real libp2p stack runs).
+// Validation takes the simulated time a cost model gives (per block, byte,
+// input and signature; Config.Validation), or none (as in testing/synctest,
+// where the cross-check against the real libp2p stack runs).
 //
 // # Determinism
 //
-// One goroutine runs the events in order of time, ties broken by the
-// order they were scheduled. Randomness comes from PCG streams derived from
-// Config.Seed, one each for the topology, the mining and the traffic, so
-// the same seed and config give the same report, byte for byte; wall-clock
+// Each node's events run in order of time, ties broken by who scheduled
+// them and in what order (event); workers run different nodes' events side
+// by side in windows no message can cross (parallel.go), and the windows
+// do not depend on the number of workers. Randomness comes from PCG
+// streams derived from Config.Seed, one each for the topology, the mining,
+// the traffic and each node's gossip, so the same seed and config give the
+// same report, byte for byte, whatever Config.Workers is; wall-clock
 // figures are kept out of the report. Chains verify scripts on one
 // goroutine, and nothing the report depends on iterates over a map.
 //
