@@ -36,12 +36,10 @@ func (s *Sim) schedule(e event) {
 			panic("sim: a worker scheduled a simulation event")
 		}
 		s.queue.push(e)
-	case len(s.workers) == 0:
-		s.global.queue.push(e) // before Run: New's setup
 	case s.wid < 0:
-		s.workers[int(e.node)%len(s.workers)].queue.push(e)
+		s.workers[s.workerOf(int(e.node))].queue.push(e)
 	default:
-		w := int(e.node) % len(s.workers)
+		w := s.workerOf(int(e.node))
 		if w == s.wid {
 			s.queue.push(e)
 			return
@@ -69,6 +67,19 @@ func (l *links) minDelay() time.Duration {
 	return max(0, time.Duration(math.Floor(float64(least)*(1-l.jitter)))-1)
 }
 
+// workerOf is the index of the worker that owns node.
+func (w *world) workerOf(node int) int { return node % len(w.workers) }
+
+// startWorkers makes the workers' contexts; New calls it once the nodes
+// exist.
+func (s *Sim) startWorkers() {
+	s.window = s.links.minDelay()
+	nw := s.workerCount()
+	for i := 0; i < nw; i++ {
+		s.workers = append(s.workers, &Sim{world: s.world, running: -1, wid: i, out: make([][]event, nw)})
+	}
+}
+
 // workerCount is how many workers a run uses: Config.Workers, or one per
 // CPU, at most one per node; one when links can have no latency (there is
 // no window then in which nodes cannot affect each other).
@@ -92,17 +103,7 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 	s.ran = true
 	defer s.Close()
 
-	// Events New queued for nodes move to their workers' queues.
-	s.window = s.links.minDelay()
-	nw := s.workerCount()
-	pending := s.queue
-	s.queue = nil
-	for i := 0; i < nw; i++ {
-		s.workers = append(s.workers, &Sim{world: s.world, running: -1, wid: i, out: make([][]event, nw)})
-	}
-	for _, e := range pending {
-		s.schedule(e)
-	}
+	nw := len(s.workers)
 	for i, p := range s.cfg.Partitions {
 		s.at(p.Start, -1, func(s *Sim) { s.cutNow = s.sides[i] })
 		s.at(p.Heal, -1, func(s *Sim) { s.heal(s.sides[i]) })

@@ -80,7 +80,7 @@ type world struct {
 	scripted bool // tests inject the blocks: no mining, no traffic
 
 	global  *Sim   // the simulation's context
-	workers []*Sim // the workers' contexts (Run)
+	workers []*Sim // the workers' contexts (made by New, run by Run)
 	window  time.Duration
 	// inGlobal is true while the simulation's context runs (and before
 	// Run): the nodes' clocks then read its time.
@@ -241,6 +241,7 @@ func New(cfg Config) (*Sim, error) {
 			n.rng = rand.New(rand.NewPCG(cfg.Seed^gossipStream, uint64(n.id)))
 		}
 	}
+	s.startWorkers()
 	return s, nil
 }
 
@@ -285,10 +286,10 @@ func (s *Sim) clock() time.Time { return Epoch.Add(s.now) }
 // of the event running on n's worker, or of the simulation's context while
 // that runs.
 func (w *world) clockOf(n *simNode) time.Time {
-	if w.inGlobal || len(w.workers) == 0 {
+	if w.inGlobal {
 		return Epoch.Add(w.global.now)
 	}
-	return Epoch.Add(w.workers[n.id%len(w.workers)].now)
+	return Epoch.Add(w.workers[w.workerOf(n.id)].now)
 }
 
 // at schedules fn at simulated time t for node (-1: the simulation's own
@@ -385,10 +386,7 @@ func (s *Sim) mineBlock() {
 // addBlock records a block mined now, with its transaction ids (computed
 // here, once: workers only read the record).
 func (s *Sim) addBlock(b *chain.Block, h chain.Hash, miner int, height int32) *blockRecord {
-	rec := &blockRecord{hash: h, block: b, miner: miner, height: height, mined: s.now, size: b.SerializeSize()}
-	for _, tx := range b.Transactions {
-		rec.txids = append(rec.txids, tx.TxHash())
-	}
+	rec := &blockRecord{hash: h, block: b, miner: miner, height: height, mined: s.now, size: b.SerializeSize(), txids: b.TxHashes()}
 	s.blocks[h] = rec
 	s.blockLog = append(s.blockLog, rec)
 	return rec
