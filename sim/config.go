@@ -82,10 +82,14 @@ type Config struct {
 	// simulated time reached.
 	Progress func(now time.Duration, blocks int)
 	// Workers is how many threads run the nodes' events side by side; 0
-	// means one per CPU (GOMAXPROCS). The report is the same for every
-	// count: it changes only how fast the run goes.
+	// means one per CPU (GOMAXPROCS), at most MaxWorkers. The report is
+	// the same for every count: it changes only how fast the run goes.
 	Workers int
 }
+
+// MaxWorkers bounds Config.Workers: each worker keeps an outbox per
+// worker, so the count costs memory by its square.
+const MaxWorkers = 256
 
 // Defaults are the command's defaults; Nodes, Duration, BlockInterval and
 // Settle are also what zero fields of a Config take.
@@ -152,6 +156,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --peers must not be negative", ErrConfig)
 	case c.Workers < 0:
 		return fmt.Errorf("%w: --workers must not be negative (0: one per CPU)", ErrConfig)
+	case c.Workers > MaxWorkers:
+		return fmt.Errorf("%w: --workers %d: at most %d (0: one per CPU)", ErrConfig, c.Workers, MaxWorkers)
 	case c.Latency < 0:
 		return fmt.Errorf("%w: --latency must not be negative", ErrConfig)
 	case c.Bandwidth < 0 || math.IsNaN(c.Bandwidth) || math.IsInf(c.Bandwidth, 0):

@@ -86,7 +86,7 @@ func (s *Sim) startWorkers() {
 func (s *Sim) workerCount() int {
 	w := s.cfg.Workers
 	if w <= 0 {
-		w = runtime.GOMAXPROCS(0)
+		w = min(runtime.GOMAXPROCS(0), MaxWorkers)
 	}
 	if s.window <= 0 {
 		w = 1

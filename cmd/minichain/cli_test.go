@@ -267,6 +267,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"sim", "--memory-limit", "7G"}, 2, "want a size such as 7GiB"},
 		{[]string{"sim", "--memory-limit", "1MiB"}, 2, "below 64MiB"},
 		{[]string{"sim", "--workers", "-1"}, 2, "--workers must not be negative"},
+		{[]string{"sim", "--workers", "100000"}, 2, "--workers 100000: at most 256"},
 		{[]string{"sim", "--shares", "0.8,0.7"}, 2, "more than 1"},
 		{[]string{"loadgen", "--node", "ftp://x"}, 2, "not an http:// or https:// URL"},
 		{[]string{"loadgen", "--node", "http://127.0.0.1:1", "--token-file", "/nonexistent"}, 1, "needs its API token"},
