@@ -638,11 +638,14 @@ func (s *Sim) receiveStatus(n *simNode, from int, tip chain.Hash, work *big.Int)
 // user). Whatever the pool accepts, the transaction and any orphans it made
 // whole, is relayed.
 func (s *Sim) acceptTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) (mempool.AcceptResult, error) {
-	if n.pool.Has(txid) {
+	res, err := n.pool.AcceptTx(tx)
+	if errors.Is(err, mempool.ErrAlreadyHave) && n.pool.Has(txid) {
+		// The pool's own first check, not a second lookup before it: a
+		// duplicate is rare here (receiveMsg drops most), and an orphan
+		// already waiting is not counted as one.
 		s.net.dupTxs++
 		return mempool.AcceptResult{}, nil
 	}
-	res, err := n.pool.AcceptTx(tx)
 	if relay.Tx(res, err) != p2p.Accept {
 		return res, err
 	}
