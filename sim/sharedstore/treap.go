@@ -26,10 +26,10 @@ func priority(key string) uint64 {
 // get returns the value of key in the tree rooted at n.
 func get(n *node, key string) (string, bool) {
 	for n != nil {
-		switch {
-		case key < n.key:
+		switch c := strings.Compare(key, n.key); { // one comparison per node, not two
+		case c < 0:
 			n = n.left
-		case key > n.key:
+		case c > 0:
 			n = n.right
 		default:
 			return n.val, true
