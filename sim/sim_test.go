@@ -425,7 +425,7 @@ func TestEventQueueRandom(t *testing.T) {
 			continue
 		}
 		e := q.pop()
-		if popped > 0 && before(e, last) {
+		if popped > 0 && before(&e, &last) {
 			t.Fatalf("pop %d: (%v, %d, %d) after (%v, %d, %d)", popped, e.at, e.origin, e.seq, last.at, last.origin, last.seq)
 		}
 		last = e
@@ -433,15 +433,13 @@ func TestEventQueueRandom(t *testing.T) {
 	}
 	for len(q) > 0 {
 		e := q.pop()
-		if before(e, last) {
+		popped++
+		if before(&e, &last) {
 			t.Fatalf("drain: (%v, %d, %d) after (%v, %d, %d)", e.at, e.origin, e.seq, last.at, last.origin, last.seq)
 		}
 		last = e
 	}
-}
-
-// before reports whether a's key is less than b's.
-func before(a, b event) bool {
-	q := eventQueue{a, b}
-	return q.less(0, 1)
+	if popped != int(seq) {
+		t.Fatalf("popped %d events of %d pushed", popped, seq)
+	}
 }
