@@ -58,7 +58,7 @@ const gossipStream = 0x9e3779b97f4a7c15
 
 // gossipMsg is a message on a topic: a block or a transaction.
 type gossipMsg struct {
-	id    chain.Hash
+	msgRef
 	topic uint8
 	size  int
 	block *chain.Block
@@ -71,21 +71,15 @@ type cachedMsg struct {
 	at time.Duration
 }
 
-// seenMsg is an entry of a node's seen cache.
-type seenMsg struct {
-	id chain.Hash
-	at time.Duration
-}
-
 // gossipNode is a node's gossipsub state.
 type gossipNode struct {
-	mesh   [topics][]int
-	phase  time.Duration // the node's heartbeats are at phase + k*heartbeat
-	cache  []cachedMsg   // oldest first
-	beat   bool          // a heartbeat is scheduled
-	seen   map[chain.Hash]bool
-	seenQ  []seenMsg // seen's entries, oldest first, for expiry
-	seenAt int       // seenQ[:seenAt] have expired
+	mesh  [topics][]int
+	phase time.Duration // the node's heartbeats are at phase + k*heartbeat
+	cache []cachedMsg   // oldest first
+	beat  bool          // a heartbeat is scheduled
+	// late is the node's seen cache for messages without a row in the
+	// seen table (see seen.go): when the node saw each.
+	late map[chain.Hash]time.Duration
 }
 
 // buildMeshes forms each topic's mesh on the graph as gossipsub's
@@ -162,7 +156,7 @@ func sortedKeys(m map[int]bool) []int {
 func (s *Sim) gossip(n *simNode, from int, m gossipMsg) {
 	targets := n.peers
 	if s.cfg.Gossip == GossipMesh {
-		s.markSeen(n, m.id)
+		s.markSeen(n, m.msgRef)
 		if from >= 0 {
 			targets = n.g.mesh[m.topic]
 		}
@@ -187,11 +181,11 @@ func (s *Sim) sendMsg(n *simNode, p int, m gossipMsg) {
 
 func (s *Sim) receiveMsg(to *simNode, from int, m gossipMsg) {
 	if s.cfg.Gossip == GossipMesh {
-		if to.g.seen[m.id] {
+		if s.seen(to, m.msgRef) {
 			s.countDup(m)
 			return
 		}
-		s.markSeen(to, m.id)
+		s.markSeen(to, m.msgRef)
 	}
 	if m.block == nil {
 		if to.pool.Has(m.id) {
@@ -223,28 +217,6 @@ func (s *Sim) countDup(m gossipMsg) {
 		s.net.dupBlocks++
 	} else {
 		s.net.dupTxs++
-	}
-}
-
-// markSeen records that n has seen a message, and forgets the entries
-// older than the seen cache's lifetime.
-func (s *Sim) markSeen(n *simNode, id chain.Hash) {
-	g := &n.g
-	for g.seenAt < len(g.seenQ) && s.now-g.seenQ[g.seenAt].at > s.mesh.seenTTL {
-		delete(g.seen, g.seenQ[g.seenAt].id)
-		g.seenAt++
-	}
-	if g.seenAt > 64 && g.seenAt*2 > len(g.seenQ) {
-		g.seenQ = append(g.seenQ[:0], g.seenQ[g.seenAt:]...)
-		g.seenAt = 0
-	}
-	if g.seen == nil {
-		g.seen = make(map[chain.Hash]bool)
-	}
-	if !g.seen[id] {
-		g.seen[id] = true
-		g.seenQ = append(g.seenQ, seenMsg{id: id, at: s.now})
-		s.noteSeen(n, id)
 	}
 }
 
@@ -324,14 +296,14 @@ func (s *Sim) cached(p int, id chain.Hash) bool {
 
 // wants reports whether n would ask for message id: it has not seen it
 // and does not have it. Only n's own events call it.
-func (s *Sim) wants(n *simNode, id chain.Hash, topic uint8) bool {
-	if n.g.seen[id] {
+func (s *Sim) wants(n *simNode, m msgRef, topic uint8) bool {
+	if s.seen(n, m) {
 		return false
 	}
 	if topic == topicBlocks {
-		return !n.chain.HaveBlock(id)
+		return !n.chain.HaveBlock(m.id)
 	}
-	return !n.pool.Has(id)
+	return !n.pool.Has(m.id)
 }
 
 // scheduleHeartbeat schedules n's next heartbeat unless one is.
@@ -362,10 +334,10 @@ func (s *Sim) heartbeat(n *simNode) {
 	clear(n.g.cache[len(keep):])
 	n.g.cache = keep
 	for t := uint8(0); t < topics; t++ {
-		var ids []chain.Hash
+		var ids []msgRef
 		for _, c := range n.g.cache {
 			if c.topic == t && s.now-c.at < time.Duration(s.mesh.historyGossip)*hb {
-				ids = append(ids, c.id)
+				ids = append(ids, c.msgRef)
 			}
 		}
 		if len(ids) > 0 {
@@ -383,7 +355,7 @@ func (s *Sim) heartbeat(n *simNode) {
 // through the uplink (the simulation would otherwise spend most of its
 // events on them); the others are sent. The check reads no other node's
 // state, so workers may run it side by side.
-func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
+func (s *Sim) emitGossip(n *simNode, topic uint8, ids []msgRef) {
 	cands := s.cands[:0] // the context's scratch: no event keeps it
 	for _, p := range n.peers {
 		if _, in := slices.BinarySearch(n.g.mesh[topic], p); !in {
@@ -399,7 +371,7 @@ func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 	size := 8 + ihaveEntrySize*len(ids)
 	nobody := true // no peer can want any of ids
 	for _, id := range ids {
-		if !s.seenEverywhere(id) {
+		if !s.seenEverywhere(id.id) {
 			nobody = false
 			break
 		}
@@ -408,7 +380,7 @@ func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 		peer := s.nodes[p]
 		useful := false
 		for _, id := range ids {
-			if !nobody && !s.cached(p, id) {
+			if !nobody && !s.cached(p, id.id) {
 				useful = true
 				break
 			}
@@ -426,8 +398,8 @@ func (s *Sim) emitGossip(n *simNode, topic uint8, ids []chain.Hash) {
 }
 
 // receiveIHave asks the advertiser for the messages n still wants.
-func (s *Sim) receiveIHave(n, from *simNode, ids []chain.Hash, topic uint8) {
-	var want []chain.Hash
+func (s *Sim) receiveIHave(n, from *simNode, ids []msgRef, topic uint8) {
+	var want []msgRef
 	for _, id := range ids {
 		if s.wants(n, id, topic) {
 			want = append(want, id)
@@ -441,10 +413,10 @@ func (s *Sim) receiveIHave(n, from *simNode, ids []chain.Hash, topic uint8) {
 }
 
 // serveIWant sends the messages asked for that are still in n's cache.
-func (s *Sim) serveIWant(n *simNode, to int, ids []chain.Hash) {
+func (s *Sim) serveIWant(n *simNode, to int, ids []msgRef) {
 	for _, id := range ids {
 		for _, c := range n.g.cache {
-			if c.id == id {
+			if c.id == id.id {
 				s.sendMsg(n, to, c.gossipMsg)
 				break
 			}

@@ -182,6 +182,9 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 		if err := s.endWindow(); err != nil {
 			return nil, err
 		}
+		if s.seenRows != nil {
+			s.seenRows.expire(wend, s.mesh.seenTTL)
+		}
 	}
 	s.collect()
 	return s.report(), nil

@@ -97,9 +97,10 @@ type world struct {
 	setupBlocks int // mined by node 0 before time 0 (mineSetup)
 	gen         *txGen
 
-	mesh    meshParams
-	spreads map[chain.Hash]*spread // mesh mode: how far each message went, as of the last window
-	links   *links                 // latencies and uploads
+	mesh     meshParams
+	spreads  map[chain.Hash]*spread // mesh mode: how far each message went, as of the last window
+	seenRows *seenTable             // mesh mode: the nodes' seen caches, by message
+	links    *links                 // latencies and uploads
 }
 
 // simNode is one node: a real chain and mempool, plus what the model keeps
@@ -121,6 +122,7 @@ type simNode struct {
 	validating map[chain.Hash]bool          // blocks being validated
 	seq        uint64                       // events the node's events scheduled (their order key)
 	rng        *rand.Rand                   // the node's gossip choices (mesh mode)
+	seenPos    int32                        // the node's entry in a seen table row (mesh mode)
 }
 
 // blockRecord is what the simulator knows of a mined block.
@@ -242,6 +244,12 @@ func New(cfg Config) (*Sim, error) {
 		}
 	}
 	s.startWorkers()
+	if cfg.Gossip == GossipMesh {
+		s.seenRows = newSeenTable(len(s.nodes), len(s.workers))
+		for _, n := range s.nodes {
+			n.seenPos = s.seenRows.pos(n.id)
+		}
+	}
 	return s, nil
 }
 
@@ -377,6 +385,7 @@ func (s *Sim) mineBlock() {
 	}
 	h := b.BlockHash()
 	rec := s.addBlock(b, h, m, height)
+	s.created(h)
 	s.acceptBlock(n, b, h, -1, false)
 	if !n.chain.HaveBlock(h) {
 		s.fail(fmt.Errorf("sim: node %d rejected the block it mined at height %d", m, rec.height))
@@ -495,7 +504,7 @@ func (s *Sim) origin(from int, viaSync bool) chain.BlockOrigin {
 }
 
 func (s *Sim) relayBlock(n *simNode, b *chain.Block, h chain.Hash, from int) {
-	s.gossip(n, from, gossipMsg{id: h, topic: topicBlocks, size: b.SerializeSize(), block: b})
+	s.gossip(n, from, gossipMsg{msgRef: s.ref(h), topic: topicBlocks, size: b.SerializeSize(), block: b})
 }
 
 // followChain applies n's chain events to its mempool with the node's own
@@ -656,7 +665,7 @@ func (s *Sim) acceptTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) (mem
 }
 
 func (s *Sim) relayTx(n *simNode, tx *chain.Tx, txid chain.Hash, from int) {
-	s.gossip(n, from, gossipMsg{id: txid, topic: topicTxs, size: tx.SerializeSize(), tx: tx})
+	s.gossip(n, from, gossipMsg{msgRef: s.ref(txid), topic: topicTxs, size: tx.SerializeSize(), tx: tx})
 }
 
 // sendMempool sends every transaction of n's pool to peer p in one

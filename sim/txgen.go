@@ -237,6 +237,7 @@ func (g *txGen) pay() {
 	}
 	txid := tx.TxHash()
 	g.sent++
+	s.created(txid)
 	res, err := s.acceptTx(n, tx, txid, -1)
 	if err != nil {
 		var re *chain.RuleError
