@@ -32,7 +32,8 @@ type Config struct {
 	// StateCacheBytes bounds the write-back chain-state cache (the UTXO
 	// set, indexes and tip changed since the last flush): the chain
 	// flushes it when it holds more. 0 means DefaultStateCacheBytes; a
-	// tiny value flushes after nearly every block.
+	// tiny value flushes after nearly every block; StateCacheOff turns
+	// the cache off.
 	StateCacheBytes int64
 	// Clock, if set, stamps each flush's FlushInfo.Time for the node's
 	// status. It is never used by a consensus rule.
@@ -132,8 +133,11 @@ func New(cfg Config) (*Chain, error) {
 	if cfg.Params == nil || cfg.DB == nil {
 		return nil, errors.New("chain: Params and DB are required")
 	}
-	if cfg.StateCacheBytes < 0 {
+	if cfg.StateCacheBytes < 0 && cfg.StateCacheBytes != StateCacheOff {
 		return nil, fmt.Errorf("chain: StateCacheBytes %d is negative", cfg.StateCacheBytes)
+	}
+	if cfg.StateCacheBytes == StateCacheOff && !store.Unbounded(cfg.DB) {
+		return nil, errors.New("chain: StateCacheOff needs a store whose one update holds a block's chain state whatever its size (store.UnboundedUpdater)")
 	}
 	log := cfg.Logger
 	if log == nil {

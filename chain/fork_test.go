@@ -19,10 +19,11 @@ var (
 
 // stores runs a test against both store implementations, and against the
 // memory store with a chain-state cache so small that it is flushed after
-// every block.
+// every block, and with the cache off.
 func stores(t *testing.T, fn func(t *testing.T, db store.DB)) {
 	t.Run("memory", func(t *testing.T) { fn(t, store.NewMemory()) })
 	t.Run("memory-flush-every-block", func(t *testing.T) { fn(t, flushEveryBlock{store.NewMemory()}) })
+	t.Run("memory-cache-off", func(t *testing.T) { fn(t, cacheOff{store.NewMemory()}) })
 	t.Run("badger", func(t *testing.T) {
 		db, err := badgerdb.Open(t.TempDir(), badgerdb.Options{})
 		if err != nil {

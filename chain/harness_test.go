@@ -31,6 +31,12 @@ type forkTest struct {
 // cache: every block's changes are flushed at once.
 type flushEveryBlock struct{ store.DB }
 
+// cacheOff marks a store whose chain runs with the chain-state cache off
+// (chain.StateCacheOff); it takes updates of any size, as that needs.
+type cacheOff struct{ store.DB }
+
+func (cacheOff) UnboundedUpdates() bool { return true }
+
 func newForkTest(t *testing.T, db store.DB) *forkTest {
 	t.Helper()
 	if db == nil {
@@ -38,8 +44,11 @@ func newForkTest(t *testing.T, db store.DB) *forkTest {
 	}
 	p := chain.RegtestParams
 	cfg := chain.Config{Params: p, DB: db}
-	if _, ok := db.(flushEveryBlock); ok {
+	switch db.(type) {
+	case flushEveryBlock:
 		cfg.StateCacheBytes = 1
+	case cacheOff:
+		cfg.StateCacheBytes = chain.StateCacheOff
 	}
 	c, err := chain.New(cfg)
 	if err != nil {

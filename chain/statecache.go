@@ -39,6 +39,14 @@ var (
 	flushTxnMaxBytes   int64 = 2 << 20
 )
 
+// StateCacheOff, as Config.StateCacheBytes, turns the chain-state cache
+// off: the chain state each block changes is written to the store as the
+// block is connected or disconnected, in one durable update that also
+// moves the stored tip, as a flush after every block would, without the
+// cache's copy of it. It is for stores in memory (UnboundedUpdater), where
+// a write-back cache saves no disk writes: the simulator's shared store.
+const StateCacheOff = -1
+
 // cacheEntryOverhead approximates the memory a cached record costs beyond
 // its key and value bytes (map slot, string header, slice header).
 const cacheEntryOverhead = 80
@@ -93,12 +101,14 @@ func (s CacheStats) HitRate() float64 {
 type stateCache struct {
 	db    store.DB
 	limit int64
+	off   bool             // StateCacheOff: apply writes to the store
 	clock func() time.Time // nil: flushes are not stamped
 
 	mu      sync.RWMutex
 	entries map[string]cachedValue
 	size    int64
 	last    FlushInfo
+	written int // off: records written since the last flush call
 
 	hits, misses atomic.Uint64
 }
@@ -107,13 +117,18 @@ func newStateCache(db store.DB, limit int64, clock func() time.Time) *stateCache
 	if limit == 0 {
 		limit = DefaultStateCacheBytes
 	}
-	return &stateCache{db: db, limit: limit, clock: clock, entries: make(map[string]cachedValue)}
+	return &stateCache{db: db, limit: limit, off: limit == StateCacheOff, clock: clock, entries: make(map[string]cachedValue)}
 }
 
-// full reports whether the cache holds more than its limit.
+// full reports whether the cache holds more than its limit; with the
+// cache off, whether anything was written since the last flush call,
+// which then records it.
 func (sc *stateCache) full() bool {
 	sc.mu.RLock()
 	defer sc.mu.RUnlock()
+	if sc.off {
+		return sc.written > 0
+	}
 	return sc.size > sc.limit
 }
 
@@ -134,12 +149,34 @@ func (sc *stateCache) view(fn func(store.Txn) error) error {
 // apply runs fn, whose Sets and Deletes land in the cache. fn must not
 // read. All of fn's writes are applied, or none if it fails.
 func (sc *stateCache) apply(fn func(store.Txn) error) error {
+	if sc.off {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		n := 0
+		err := sc.db.Update(func(t store.Txn) error {
+			w := &throughWriter{t: t}
+			if err := fn(w); err != nil {
+				return err
+			}
+			n = w.n
+			return nil
+		})
+		if err == nil {
+			sc.written += n
+		}
+		return err
+	}
 	w := &cacheWriter{}
 	if err := fn(w); err != nil {
 		return err
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if len(sc.entries) == 0 && len(w.ops) > 8 {
+		// Sized once, not grown by doubling: a cache flushed after
+		// every block (a small limit) starts empty every time.
+		sc.entries = make(map[string]cachedValue, len(w.ops))
+	}
 	for _, op := range w.ops {
 		if old, ok := sc.entries[op.key]; ok {
 			sc.size -= int64(len(op.key) + len(old.value) + cacheEntryOverhead)
@@ -157,6 +194,17 @@ func (sc *stateCache) apply(fn func(store.Txn) error) error {
 func (sc *stateCache) flush(tip *blockNode) error {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if sc.off {
+		// Written already, by apply: only the record of it is left.
+		if sc.written > 0 {
+			sc.last = FlushInfo{Hash: tip.hash, Height: tip.height, Records: sc.written, Count: sc.last.Count + 1}
+			if sc.clock != nil {
+				sc.last.Time = sc.clock()
+			}
+			sc.written = 0
+		}
+		return nil
+	}
 	if len(sc.entries) == 0 {
 		return nil
 	}
@@ -404,6 +452,29 @@ func (w *cacheWriter) Delete(key []byte) error {
 }
 
 func (w *cacheWriter) Iterate([]byte, func(key, value []byte) error) error {
+	return errCacheWriteOnly
+}
+
+// throughWriter is apply's writer with the cache off: the writes go to
+// the store's update, counted; like cacheWriter, it cannot read.
+type throughWriter struct {
+	t store.Txn
+	n int
+}
+
+func (w *throughWriter) Get([]byte) ([]byte, error) { return nil, errCacheWriteOnly }
+
+func (w *throughWriter) Set(key, value []byte) error {
+	w.n++
+	return w.t.Set(key, value)
+}
+
+func (w *throughWriter) Delete(key []byte) error {
+	w.n++
+	return w.t.Delete(key)
+}
+
+func (w *throughWriter) Iterate([]byte, func(key, value []byte) error) error {
 	return errCacheWriteOnly
 }
 

@@ -254,11 +254,11 @@ func New(cfg Config) (*Sim, error) {
 }
 
 func (s *Sim) newNode(id int, peers []int, db *sharedstore.Store) (*simNode, error) {
-	// StateCacheBytes 1: each block's chain state goes straight into the
+	// StateCacheOff: each block's chain state goes straight into the
 	// shared store, whose versions nodes on one tip share; a write-back
 	// cache per node would hold a private copy of it (and there is no
 	// fsync to save in memory).
-	c, err := chain.New(chain.Config{Params: s.params, DB: db, ScriptWorkers: 1, SigCache: s.sigs, StateCacheBytes: 1})
+	c, err := chain.New(chain.Config{Params: s.params, DB: db, ScriptWorkers: 1, SigCache: s.sigs, StateCacheBytes: chain.StateCacheOff})
 	if err != nil {
 		return nil, err
 	}
