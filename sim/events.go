@@ -15,6 +15,16 @@ type event struct {
 	node   int32
 	seq    uint64
 	run    func(*Sim)
+	land   *transfer // if set instead of run: a message arriving (Sim.land)
+}
+
+// fire runs e in context s.
+func (e *event) fire(s *Sim) {
+	if e.land != nil {
+		s.land(e.land)
+		return
+	}
+	e.run(s)
 }
 
 // eventQueue is a 4-ary min-heap of events by (at, origin, seq). Four

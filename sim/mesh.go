@@ -73,10 +73,11 @@ type cachedMsg struct {
 
 // gossipNode is a node's gossipsub state.
 type gossipNode struct {
-	mesh  [topics][]int
-	phase time.Duration // the node's heartbeats are at phase + k*heartbeat
-	cache []cachedMsg   // oldest first
-	beat  bool          // a heartbeat is scheduled
+	mesh   [topics][]int
+	phase  time.Duration // the node's heartbeats are at phase + k*heartbeat
+	cache  []cachedMsg   // oldest first
+	beat   bool          // a heartbeat is scheduled
+	beatFn func(*Sim)    // the heartbeat event's function
 	// late is the node's seen cache for messages without a row in the
 	// seen table (see seen.go): when the node saw each.
 	late map[chain.Hash]time.Duration
@@ -314,7 +315,10 @@ func (s *Sim) scheduleHeartbeat(n *simNode) {
 	n.g.beat = true
 	hb := s.mesh.heartbeat
 	k := (s.now-n.g.phase)/hb + 1
-	s.at(n.g.phase+k*hb, n.id, func(s *Sim) { s.heartbeat(n) })
+	if n.g.beatFn == nil {
+		n.g.beatFn = func(s *Sim) { s.heartbeat(n) } // made once: a node beats every second
+	}
+	s.at(n.g.phase+k*hb, n.id, n.g.beatFn)
 }
 
 // heartbeat is n's gossip emission: the messages of the last HistoryGossip

@@ -154,7 +154,7 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 		if global {
 			ev := s.queue.pop()
 			s.now = ev.at
-			ev.run(s)
+			ev.fire(s)
 			s.flushUplinks()
 			if s.failed != nil {
 				return nil, s.failed
@@ -212,7 +212,7 @@ func (w *Sim) runWindow(end time.Duration) {
 		ev := w.queue.pop()
 		w.now = ev.at
 		w.running = int(ev.node)
-		ev.run(w)
+		ev.fire(w)
 		w.flushUplinks()
 	}
 	w.running = -1

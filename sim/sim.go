@@ -303,6 +303,11 @@ func (w *world) clockOf(n *simNode) time.Time {
 // at schedules fn at simulated time t for node (-1: the simulation's own
 // event, which only the simulation's context schedules).
 func (s *Sim) at(t time.Duration, node int, fn func(*Sim)) {
+	s.schedule(s.event(t, node, fn))
+}
+
+// event makes an event of fn for node at time t, with its order key.
+func (s *Sim) event(t time.Duration, node int, fn func(*Sim)) event {
 	e := event{at: t, origin: int32(s.running), node: int32(node), run: fn}
 	if s.running < 0 {
 		s.world.seq++
@@ -312,7 +317,7 @@ func (s *Sim) at(t time.Duration, node int, fn func(*Sim)) {
 		n.seq++
 		e.seq = n.seq
 	}
-	s.schedule(e)
+	return e
 }
 
 // fail records the first internal error; the run stops after the current
