@@ -53,7 +53,7 @@ func TestCacheOffWritesWhatAFlushWould(t *testing.T) {
 	if err := back.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	got, want := dumpStore(t, offDB), dumpStore(t, backDB)
+	got, want := chain.DumpStoreForTest(t, offDB), chain.DumpStoreForTest(t, backDB)
 	if len(want) == 0 || !maps.Equal(got, want) {
 		t.Fatalf("the stores differ: %d records with the cache off, %d after a flush", len(got), len(want))
 	}
@@ -63,19 +63,4 @@ func TestCacheOffWritesWhatAFlushWould(t *testing.T) {
 	if _, err := chain.New(chain.Config{Params: f.p, DB: store.NewMemory(), StateCacheBytes: -2}); err == nil {
 		t.Fatal("a negative cache size other than StateCacheOff was accepted")
 	}
-}
-
-func dumpStore(t *testing.T, db store.DB) map[string]string {
-	t.Helper()
-	out := make(map[string]string)
-	err := db.View(func(tx store.Txn) error {
-		return tx.Iterate(nil, func(k, v []byte) error {
-			out[string(k)] = string(v)
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -8,3 +8,6 @@ func SetFlushTxnLimitsForTest(entries int, bytes int64) (restore func()) {
 	flushTxnMaxEntries, flushTxnMaxBytes = entries, bytes
 	return func() { flushTxnMaxEntries, flushTxnMaxBytes = e, b }
 }
+
+// DumpStoreForTest returns every record of db (for the external tests).
+var DumpStoreForTest = dump
