@@ -422,6 +422,12 @@ func (n *Node) Run(ctx context.Context) error {
 		g.Go(func() error { return n.p2p.Run(gctx) })
 	}
 	err := g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Stopped while a part was still starting (a signal right after
+		// "node ready"): that part saw the cancellation as its error, but
+		// the stop was asked for and is clean.
+		err = nil
+	}
 	if cerr := n.close(); err == nil {
 		err = cerr
 	}
