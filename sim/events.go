@@ -46,8 +46,6 @@ func before(a, b *event) bool {
 	return a.seq < b.seq
 }
 
-func (q eventQueue) less(i, j int) bool { return before(&q[i], &q[j]) }
-
 func (q *eventQueue) push(e event) {
 	*q = append(*q, e)
 	h := *q

@@ -70,9 +70,9 @@ func (l *links) minDelay() time.Duration {
 // workerOf is the index of the worker that owns node.
 func (w *world) workerOf(node int) int { return node % len(w.workers) }
 
-// startWorkers makes the workers' contexts; New calls it once the nodes
-// exist.
-func (s *Sim) startWorkers() {
+// makeWorkers makes the workers' contexts (Run starts their goroutines);
+// New calls it once the nodes exist.
+func (s *Sim) makeWorkers() {
 	s.window = s.links.minDelay()
 	nw := s.workerCount()
 	for i := 0; i < nw; i++ {

@@ -109,12 +109,18 @@ func (t *seenTable) expire(now, ttl time.Duration) {
 	t.live = keep
 }
 
+// row is message m's row, or nil: none, or expired.
+func (s *Sim) row(m msgRef) []time.Duration {
+	if m.row == noRow {
+		return nil
+	}
+	return s.seenRows.rows[m.row]
+}
+
 // seen reports whether n's seen cache holds message m now.
 func (s *Sim) seen(n *simNode, m msgRef) bool {
-	if m.row != noRow {
-		if row := s.seenRows.rows[m.row]; row != nil {
-			return s.now-row[n.seenPos] <= s.mesh.seenTTL
-		}
+	if row := s.row(m); row != nil {
+		return s.now-row[n.seenPos] <= s.mesh.seenTTL
 	}
 	at, ok := n.g.late[m.id]
 	return ok && s.now-at <= s.mesh.seenTTL
@@ -126,27 +132,30 @@ func (s *Sim) markSeen(n *simNode, m msgRef) {
 	if s.seen(n, m) {
 		return
 	}
-	if m.row != noRow {
-		if row := s.seenRows.rows[m.row]; row != nil {
-			row[n.seenPos] = s.now
-			row[s.seenRows.lastSlot(s.wid)] = s.now
-			s.noteSeen(n, m.id)
-			return
-		}
+	if row := s.row(m); row != nil {
+		row[n.seenPos] = s.now
+		row[s.seenRows.lastSlot(s.wid)] = s.now
+	} else {
+		s.markLate(n, m.id)
 	}
+	s.noteSeen(n, m.id)
+}
+
+// markLate records in n's own map a message without a row, and forgets
+// the map's expired entries once it holds many.
+func (s *Sim) markLate(n *simNode, id chain.Hash) {
 	g := &n.g
 	if g.late == nil {
 		g.late = make(map[chain.Hash]time.Duration)
 	}
 	if len(g.late) >= 64 {
-		for id, at := range g.late {
+		for old, at := range g.late {
 			if s.now-at > s.mesh.seenTTL {
-				delete(g.late, id)
+				delete(g.late, old)
 			}
 		}
 	}
-	g.late[m.id] = s.now
-	s.noteSeen(n, m.id)
+	g.late[id] = s.now
 }
 
 // msgRef names a message: its id and its row in the seen table.

@@ -243,7 +243,7 @@ func New(cfg Config) (*Sim, error) {
 			n.rng = rand.New(rand.NewPCG(cfg.Seed^gossipStream, uint64(n.id)))
 		}
 	}
-	s.startWorkers()
+	s.makeWorkers()
 	if cfg.Gossip == GossipMesh {
 		s.seenRows = newSeenTable(len(s.nodes), len(s.workers))
 		for _, n := range s.nodes {
